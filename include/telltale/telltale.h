@@ -1,0 +1,203 @@
+/*
+ * telltale.h - the whole C ABI of telltale, an embeddable client diagnostics library.
+ *
+ * This header is the contract. Everything not declared here is private and may change.
+ * Rules (see docs/abi.md):
+ *   - status codes are only ever appended;
+ *   - versioned structs (tt_options, tt_stats) only grow at the end; set `version` with
+ *     the TT_*_INIT macro or the tt_*_init() function so an older caller keeps working;
+ *   - out-parameters come first; destructors accept NULL;
+ *   - every function is safe to call from any thread unless its comment says otherwise.
+ *
+ * Errors: every function returning tt_status returns TT_OK (0) or a negative code and
+ * then fills this thread's tt_error_last() with a message in plain words, a hint saying
+ * what to do and a link into docs/errors.md.
+ */
+#ifndef TELLTALE_H
+#define TELLTALE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define TT_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#  define TT_API __attribute__((visibility("default")))
+#else
+#  define TT_API
+#endif
+
+#define TT_VERSION_MAJOR 0
+#define TT_VERSION_MINOR 1
+#define TT_VERSION_PATCH 0
+#define TT_VERSION_STRING "0.1.0"
+
+/* C++ callers see every entry point as noexcept: none of them ever throws. */
+#if defined(__cplusplus)
+#  define TT_NOEXCEPT noexcept
+#else
+#  define TT_NOEXCEPT
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+typedef int tt_status;
+
+/* Append-only. Never renumbered, never reused. */
+#define TT_OK          0
+#define TT_EINVAL     -1  /* a bad argument: NULL where a value is needed, a bad level, ... */
+#define TT_EMISUSE    -2  /* the API was used the wrong way: client used after tt_close, file opened twice */
+#define TT_ESTORE     -3  /* the SQLite buffer could not be opened, read or written */
+#define TT_EFULL      -4  /* this thread's queue was full: the event was dropped and counted */
+#define TT_ENOCONSENT -5  /* the user has not agreed to share usage data */
+#define TT_ENET       -6  /* the network or the server failed */
+#define TT_EIO        -7  /* a file other than the buffer could not be read or written */
+#define TT_ENOMEM     -8  /* out of memory */
+#define TT_ETIMEOUT   -9  /* the operation did not finish within the given time */
+#define TT_ENOTFOUND -10  /* no such item (report id, ...) */
+#define TT_ECORRUPT  -11  /* a damaged file was found (and, for the buffer, moved aside) */
+#define TT_ELIMIT    -12  /* a configured cap was exceeded */
+
+typedef struct tt_error {
+    tt_status code;      /* TT_OK when this thread has had no failure yet */
+    const char *message; /* what went wrong, in plain words; never NULL */
+    const char *hint;    /* what to do about it; never NULL (may be "") */
+    const char *doc;     /* "docs/errors.md#estore"; never NULL */
+} tt_error;
+
+/* This thread's last failure. Never NULL. Successful calls do not clear it, so read it
+ * right after a call returned an error. Valid until this thread's next telltale call. */
+TT_API const tt_error *tt_error_last(void) TT_NOEXCEPT;
+
+/* "TT_EINVAL" for TT_EINVAL; "TT_UNKNOWN" for a code this version does not know. Never NULL. */
+TT_API const char *tt_status_name(tt_status s) TT_NOEXCEPT;
+
+/* One sentence describing the status code in general. Never NULL. */
+TT_API const char *tt_status_describe(tt_status s) TT_NOEXCEPT;
+
+/* "MAJOR.MINOR.PATCH" of the library actually loaded. */
+TT_API const char *tt_version(void) TT_NOEXCEPT;
+
+/* ---------------------------------------------------------------- client */
+
+typedef struct tt_client tt_client;
+
+/* Numbers are OpenTelemetry severity numbers. Any value in 1..24 is accepted. */
+typedef enum tt_level {
+    TT_TRACE = 1,
+    TT_DEBUG = 5,
+    TT_INFO = 9,
+    TT_WARN = 13,
+    TT_ERROR = 17,
+    TT_FATAL = 21
+} tt_level;
+
+/* What a log call does when its thread's queue is full. */
+typedef enum tt_full_policy {
+    TT_FULL_DROP = 0,  /* drop the event, count it in tt_stats.dropped, return TT_EFULL (default) */
+    TT_FULL_BLOCK = 1  /* wait for the writer thread to make room (never use on a UI thread) */
+} tt_full_policy;
+
+#define TT_OPTIONS_VERSION 1
+
+typedef struct tt_options {
+    unsigned version;            /* TT_OPTIONS_VERSION */
+    const char *db_path;         /* required: the SQLite buffer file (created 0600 if missing) */
+    const char *app_name;        /* required */
+    const char *app_version;     /* optional */
+    const char *endpoint;        /* support backend base URL; NULL: nothing is ever uploaded */
+    uint64_t max_db_bytes;       /* retention cap, oldest dropped first; 0: 64 MiB */
+    uint32_t max_age_s;          /* events older than this are deleted; 0: 7 days */
+    uint32_t upload_interval_ms; /* how often the uploader looks for work; 0: 30000 */
+    uint32_t retry_base_ms;      /* first backoff step; 0: 1000 */
+    uint32_t retry_max_ms;       /* backoff cap (Retry-After may ask for longer); 0: 300000 */
+    uint32_t queue_bytes;        /* per producer thread ring size, rounded up to a power of two; 0: 1 MiB */
+    uint32_t batch_size;         /* most events per SQLite transaction; 0: 4096 */
+    uint32_t max_message_bytes;  /* longer messages are truncated with a marker; 0: 8192 */
+    uint32_t max_attr_bytes;     /* longer attribute values are truncated with a marker; 0: 1024 */
+    uint32_t max_attrs;          /* attributes beyond this are dropped and counted; 0: 32 */
+    uint32_t commit_interval_ms; /* longest time an event waits in memory before its commit; 0: 50 */
+    tt_full_policy full_policy;  /* TT_FULL_DROP (default) or TT_FULL_BLOCK */
+} tt_options;
+
+#define TT_OPTIONS_INIT {TT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TT_FULL_DROP}
+
+/* Zero the struct and set its version. Always succeeds for non-NULL opts. */
+TT_API void tt_options_init(tt_options *opts) TT_NOEXCEPT;
+
+/* Open (or create) the buffer at opts->db_path and start the writer thread.
+ * Errors: TT_EINVAL (NULL out/opts, missing db_path or app_name), TT_EMISUSE (unknown
+ * opts->version, the same file already open in this process), TT_ESTORE (cannot create
+ * or open the file), TT_ENOMEM.
+ * A damaged or non-SQLite file is moved aside as "<db>.corrupt-<time>" and a fresh buffer
+ * is started: tt_open then returns TT_OK, tt_error_last() holds a TT_ECORRUPT note naming
+ * the moved file, and tt_stats.corrupt_recovered counts it. */
+TT_API tt_status tt_open(tt_client **out, const tt_options *opts) TT_NOEXCEPT;
+
+/* Return once everything logged (by any thread) before this call is committed to SQLite,
+ * or TT_ETIMEOUT after timeout_ms. Events that could not be stored (disk full) count as
+ * dropped; tt_flush still returns TT_OK for them, check tt_stats. */
+TT_API tt_status tt_flush(tt_client *c, uint32_t timeout_ms) TT_NOEXCEPT;
+
+/* Flush (up to timeout_ms), stop the threads and free the client. NULL is fine.
+ * Always frees the client, even when it returns TT_ETIMEOUT (events not yet committed
+ * are then counted as dropped). Using c afterwards fails with TT_EMISUSE. */
+TT_API tt_status tt_close(tt_client *c, uint32_t timeout_ms) TT_NOEXCEPT;
+
+/* ---------------------------------------------------------------- logging */
+
+typedef struct tt_attr {
+    const char *key;
+    const char *value;
+} tt_attr;
+
+/* Copy the event into this thread's queue and return; a writer thread stores it.
+ * Never blocks with TT_FULL_DROP, takes no lock and allocates nothing after this
+ * thread's first call on c. Long text is truncated with a marker, invalid UTF-8 is
+ * repaired (U+FFFD); neither is an error.
+ * Errors: TT_EMISUSE (NULL or closed client), TT_EINVAL (NULL msg, level outside 1..24,
+ * attrs NULL with n > 0, an attribute with a NULL key), TT_EFULL (dropped and counted). */
+TT_API tt_status tt_log(tt_client *c, tt_level level, const char *msg) TT_NOEXCEPT;
+TT_API tt_status tt_log_attrs(tt_client *c, tt_level level, const char *msg, const tt_attr *attrs, size_t n) TT_NOEXCEPT;
+
+/* ---------------------------------------------------------------- stats */
+
+#define TT_STATS_VERSION 1
+
+typedef struct tt_stats {
+    unsigned version;           /* TT_STATS_VERSION */
+    /* since tt_open, this client: */
+    uint64_t logged;            /* log calls accepted (stored + dropped + still queued) */
+    uint64_t dropped;           /* events lost: queue full, disk full, client closed on timeout */
+    uint64_t stored;            /* events committed to the buffer */
+    uint64_t evicted;           /* events deleted by retention (size or age) */
+    uint64_t uploaded;          /* events delivered to the endpoint */
+    uint64_t upload_failures;   /* upload attempts that failed */
+    /* the database file as it is now: */
+    uint64_t reports_pending;   /* reports waiting to be delivered */
+    uint64_t db_bytes;          /* bytes the buffer's pages take */
+    uint64_t pending_upload;    /* events in the buffer not yet uploaded */
+    /* since tt_open, this client: */
+    uint64_t truncated;         /* events whose message or attributes were cut to the caps */
+    uint64_t repaired;          /* events whose text held invalid UTF-8 (replaced by U+FFFD) */
+    uint64_t store_errors;      /* failed SQLite transactions (their events count as dropped) */
+    uint64_t corrupt_recovered; /* damaged buffers moved aside and replaced */
+    uint64_t events;            /* events in the buffer now */
+} tt_stats;
+
+#define TT_STATS_INIT {TT_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+TT_API void tt_stats_init(tt_stats *s) TT_NOEXCEPT;
+
+/* Fill *out (its version must be set). Errors: TT_EINVAL, TT_EMISUSE, TT_ESTORE. */
+TT_API tt_status tt_stats_get(tt_client *c, tt_stats *out) TT_NOEXCEPT;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TELLTALE_H */

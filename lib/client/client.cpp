@@ -1,0 +1,273 @@
+#include "client/client.hpp"
+
+#include <limits.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/text.hpp"
+
+namespace tt::client {
+
+thread_local TlsCache t_cache{};
+
+namespace {
+
+constexpr uint64_t kDefaultMaxDb = 64ull << 20;
+constexpr uint64_t kMinMaxDb = 64ull << 10;
+
+uint32_t or_default(uint32_t v, uint32_t d) { return v ? v : d; }
+
+std::string checked_text(const char *s, const char *field, bool required) {
+    if (!s || !*s) {
+        if (!required) return {};
+        throw Error(TT_EINVAL, fmt::format("tt_open: opts->{} is {}", field, s ? "empty" : "NULL"),
+                    fmt::format("set opts->{} before calling tt_open", field));
+    }
+    std::string out;
+    std::string_view v(s, strnlen(s, 4096));
+    text::utf8_repair(v, out);
+    return out;
+}
+
+// The registry key of a buffer file: the canonical path (the file may not exist yet).
+std::string canonical(const std::string &path) {
+    char buf[PATH_MAX];
+    if (realpath(path.c_str(), buf)) return buf;
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (realpath(dir.c_str(), buf)) return std::string(buf) + "/" + base;
+    return path;
+}
+
+struct Registry {
+    std::mutex mu;
+    std::map<std::string, Handle *> by_path;  // open files
+    std::deque<Handle *> closed;              // oldest first, for recycling
+    uint64_t next_gen = 1;
+};
+
+Registry &registry() {
+    static Registry *r = new Registry;  // never destroyed: handles outlive static destructors
+    return *r;
+}
+
+uint32_t gettid_cached() {
+    if (!t_cache.tid) t_cache.tid = static_cast<uint32_t>(syscall(SYS_gettid));
+    return t_cache.tid;
+}
+
+// Rings this thread produces into, one per client it logged to; released at thread exit.
+struct ThreadRings {
+    struct Entry {
+        Handle *h;
+        uint64_t state;
+        queue::Ring *ring;
+    };
+    std::vector<Entry> entries;
+    ~ThreadRings() {
+        for (auto &e : entries) {
+            e.ring->producer_exit();
+            e.ring->release();
+        }
+        t_cache = TlsCache{nullptr, 0, nullptr, t_cache.tid};
+        dead = true;
+    }
+    static thread_local bool dead;
+};
+thread_local bool ThreadRings::dead = false;
+thread_local ThreadRings t_rings;
+
+}  // namespace
+
+Options normalize(const tt_options *o) {
+    if (!o) throw Error(TT_EINVAL, "tt_open: opts is NULL", "declare `tt_options opts = TT_OPTIONS_INIT;`, set db_path and app_name, pass &opts");
+    if (o->version < 1 || o->version > TT_OPTIONS_VERSION)
+        throw Error(TT_EMISUSE,
+                    fmt::format("tt_open: opts->version is {}, this library (telltale {}) knows versions 1 to {}", o->version,
+                                fmt::format("{}.{}.{}", TT_VERSION_MAJOR, TT_VERSION_MINOR, TT_VERSION_PATCH), TT_OPTIONS_VERSION),
+                    "initialise options with TT_OPTIONS_INIT or tt_options_init(), and build against the header of the library you ship");
+    Options r;
+    r.db_path = checked_text(o->db_path, "db_path", true);
+    r.app_name = checked_text(o->app_name, "app_name", true);
+    r.app_version = checked_text(o->app_version, "app_version", false);
+    r.endpoint = checked_text(o->endpoint, "endpoint", false);
+    r.max_db_bytes = o->max_db_bytes ? o->max_db_bytes : kDefaultMaxDb;
+    if (r.max_db_bytes < kMinMaxDb)
+        throw Error(TT_EINVAL, fmt::format("tt_open: opts->max_db_bytes is {}, below the smallest useful buffer (64 KiB)", r.max_db_bytes),
+                    "pass 0 for the default (64 MiB) or a cap of at least 65536 bytes");
+    r.max_age_s = or_default(o->max_age_s, 7 * 24 * 3600);
+    r.upload_interval_ms = or_default(o->upload_interval_ms, 30000);
+    r.retry_base_ms = or_default(o->retry_base_ms, 1000);
+    r.retry_max_ms = or_default(o->retry_max_ms, 300000);
+    r.batch_size = or_default(o->batch_size, 4096);
+    r.commit_interval_ms = or_default(o->commit_interval_ms, 50);
+    if (o->full_policy != TT_FULL_DROP && o->full_policy != TT_FULL_BLOCK)
+        throw Error(TT_EINVAL, fmt::format("tt_open: opts->full_policy is {}, not TT_FULL_DROP or TT_FULL_BLOCK", static_cast<int>(o->full_policy)),
+                    "use TT_FULL_DROP (default) or TT_FULL_BLOCK");
+    r.limits.max_msg = std::min<uint32_t>(or_default(o->max_message_bytes, 8192), 1u << 20);
+    r.limits.max_attr = std::min<uint32_t>(or_default(o->max_attr_bytes, 1024), 64u << 10);
+    r.limits.max_attrs = std::min<uint32_t>(or_default(o->max_attrs, 32), 1024);
+    r.limits.block = o->full_policy == TT_FULL_BLOCK;
+    // The ring must hold at least four of the largest records the caps allow.
+    uint64_t biggest = sizeof(queue::RecordHeader) + r.limits.max_msg +
+                       uint64_t(r.limits.max_attrs) * (8 + kMaxKeyBytes + r.limits.max_attr) + 8;
+    uint64_t want = std::max<uint64_t>(or_default(o->queue_bytes, 1u << 20), 4 * biggest);
+    if (want > (1u << 30))
+        throw Error(TT_EINVAL, "tt_open: the per-thread queue would exceed 1 GiB (queue_bytes, or the message and attribute caps, are too large)",
+                    "lower queue_bytes, max_message_bytes, max_attr_bytes or max_attrs");
+    r.queue_bytes = static_cast<uint32_t>(std::bit_ceil(want));
+    return r;
+}
+
+Client::Client(const Options &o)
+    : opts(o),
+      session_id(ids::uuid4()),
+      store(store::StoreConfig{o.db_path, o.max_db_bytes, o.max_age_s, o.app_name, o.app_version, session_id}),
+      queue(queue::QueueConfig{o.queue_bytes, o.batch_size, o.commit_interval_ms}, store) {
+    queue.start();
+}
+
+Client::~Client() { queue.stop(0); }
+
+tt_client *open(const tt_options *o) {
+    Options opts = normalize(o);
+    clock::init();
+    std::string key = canonical(opts.db_path);
+    Registry &reg = registry();
+    {
+        std::lock_guard<std::mutex> lk(reg.mu);
+        if (reg.by_path.count(key))
+            throw Error(TT_EMISUSE, fmt::format("tt_open: \"{}\" is already open in this process", key),
+                        "open one client per file and share it between threads (it is thread-safe), or pass another db_path");
+        reg.by_path[key] = nullptr;  // reserved while we open, outside the lock
+    }
+    std::shared_ptr<Client> impl;
+    try {
+        impl = std::make_shared<Client>(opts);
+    } catch (...) {
+        std::lock_guard<std::mutex> lk(reg.mu);
+        reg.by_path.erase(key);
+        throw;
+    }
+    std::lock_guard<std::mutex> lk(reg.mu);
+    Handle *h;
+    if (reg.closed.size() > kRecycleAfter) {
+        h = reg.closed.front();
+        reg.closed.pop_front();
+    } else {
+        h = new Handle;
+    }
+    h->impl = std::move(impl);
+    h->limits = opts.limits;
+    h->state.store((reg.next_gen++ << 1) | 1, std::memory_order_release);
+    reg.by_path[key] = h;
+    if (!h->impl->store.recovered_to().empty())
+        set_error(TT_ECORRUPT,
+                  fmt::format("tt_open: the buffer \"{}\" was damaged; it was moved to \"{}\" and a fresh buffer started",
+                              opts.db_path, h->impl->store.recovered_to()),
+                  "nothing to do: logging goes on in the new buffer; keep the moved file if support asks for it");
+    return reinterpret_cast<tt_client *>(h);
+}
+
+std::shared_ptr<Client> acquire(tt_client *c, const char *fn) {
+    Handle *h = handle_of(c);
+    if (!c)
+        throw Error(TT_EMISUSE, fmt::format("{}: the client is NULL", fn), "call tt_open first and check that it returned TT_OK");
+    if (!h)
+        throw Error(TT_EMISUSE, fmt::format("{}: this pointer is not a telltale client (or its memory was overwritten)", fn),
+                    "pass the tt_client* that tt_open gave you");
+    std::lock_guard<std::mutex> lk(registry().mu);
+    if (!is_open(h->state.load(std::memory_order_acquire)) || !h->impl || h->impl->closing)
+        throw Error(TT_EMISUSE, fmt::format("{}: the client was already closed with tt_close", fn),
+                    "do not use a client after tt_close; set your pointer to NULL when you close it");
+    return h->impl;
+}
+
+bool close(tt_client *c, uint32_t timeout_ms) {
+    std::shared_ptr<Client> impl = acquire(c, "tt_close");
+    Handle *h = handle_of(c);
+    Registry &reg = registry();
+    {
+        std::lock_guard<std::mutex> lk(reg.mu);
+        if (impl->closing)
+            throw Error(TT_EMISUSE, "tt_close: the client is being closed by another thread", "close a client once, from one thread");
+        impl->closing = true;
+        // From here on, log calls see a closed handle and fail with TT_EMISUSE.
+        h->state.store(h->state.load(std::memory_order_relaxed) & ~uint64_t(1), std::memory_order_release);
+    }
+    bool clean = impl->queue.stop(timeout_ms);
+    {
+        std::lock_guard<std::mutex> lk(reg.mu);
+        reg.by_path.erase(canonical(impl->opts.db_path));
+        h->impl.reset();
+        reg.closed.push_back(h);
+    }
+    return clean;  // impl (store, queue) goes with the last shared_ptr
+}
+
+queue::Ring *ring_slow_impl(Handle *h, uint64_t st);
+
+queue::Ring *ring_slow(Handle *h, uint64_t st) noexcept {
+    try {
+        return ring_slow_impl(h, st);
+    } catch (...) {
+        set_error_static(TT_ENOMEM, "tt_log: out of memory setting up this thread's queue", "free memory or lower opts.queue_bytes");
+        return nullptr;
+    }
+}
+
+queue::Ring *ring_slow_impl(Handle *h, uint64_t st) {
+    if (ThreadRings::dead) {
+        set_error_static(TT_EMISUSE, "tt_log: called while this thread is exiting (from a thread_local destructor); the event was not kept",
+                         "log before the thread's thread_local objects are destroyed");
+        return nullptr;
+    }
+    uint32_t tid = gettid_cached();
+    auto &entries = t_rings.entries;
+    queue::Ring *ring = nullptr;
+    for (size_t i = 0; i < entries.size();) {
+        auto &e = entries[i];
+        if (e.h == h && e.state == st) {
+            ring = e.ring;
+            ++i;
+        } else if (e.state != e.h->state.load(std::memory_order_acquire)) {
+            // Its client is gone (closed, handle maybe recycled): let go of the ring.
+            e.ring->producer_exit();
+            e.ring->release();
+            e = entries.back();
+            entries.pop_back();
+        } else {
+            ++i;
+        }
+    }
+    if (!ring) {
+        std::shared_ptr<Client> impl;
+        {
+            std::lock_guard<std::mutex> lk(registry().mu);
+            if (h->state.load(std::memory_order_acquire) != st || !h->impl) {
+                set_error_static(TT_EMISUSE, "tt_log: the client was closed with tt_close", "do not log through a client after tt_close");
+                return nullptr;
+            }
+            impl = h->impl;
+        }
+        ring = impl->queue.add_ring(tid);
+        entries.push_back({h, st, ring});
+    }
+    t_cache = TlsCache{h, st, ring, tid};
+    return ring;
+}
+
+}  // namespace tt::client

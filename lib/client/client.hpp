@@ -1,0 +1,88 @@
+// A client: the options, the store and the queue of one open buffer, plus the handle
+// registry that makes misuse (use after close, a file opened twice) fail loudly.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "queue/queue.hpp"
+#include "store/store.hpp"
+#include "telltale/telltale.h"
+
+namespace tt::client {
+
+constexpr uint64_t kMagic = 0x656c61746c6c6574ull;  // "telltale"
+constexpr uint32_t kMaxKeyBytes = 256;
+
+// Caps the hot path applies; fixed for the life of a client.
+struct Limits {
+    uint32_t max_msg, max_attr, max_attrs;
+    bool block;
+};
+
+struct Options {
+    std::string db_path, app_name, app_version, endpoint;
+    uint64_t max_db_bytes;
+    uint32_t max_age_s, upload_interval_ms, retry_base_ms, retry_max_ms;
+    uint32_t queue_bytes, batch_size, commit_interval_ms;
+    Limits limits;
+};
+
+// Checks a caller's tt_options and fills in defaults. Throws tt::Error.
+Options normalize(const tt_options *o);
+
+class Client {
+public:
+    explicit Client(const Options &o);
+    ~Client();
+
+    const Options opts;
+    const std::string session_id;
+    store::Store store;
+    queue::Queue queue;
+    bool closing = false;  // guarded by the registry mutex
+};
+
+// What a tt_client* points to. Never freed: a closed handle stays readable so that a
+// late call fails with TT_EMISUSE instead of touching freed memory. Closed handles are
+// recycled only after kRecycleAfter later closes (see docs/abi.md).
+struct Handle {
+    uint64_t magic = kMagic;
+    std::atomic<uint64_t> state{0};  // (generation << 1) | 1 while open
+    Limits limits{};                 // published before state turns open
+    std::shared_ptr<Client> impl;    // guarded by the registry mutex
+};
+constexpr size_t kRecycleAfter = 1024;
+
+inline bool is_open(uint64_t state) noexcept { return state & 1; }
+
+tt_client *open(const tt_options *o);
+// Stops and frees the client; false if the flush ran out of time.
+bool close(tt_client *c, uint32_t timeout_ms);
+// The live client behind c, kept alive while the caller holds it. Throws TT_EMISUSE.
+std::shared_ptr<Client> acquire(tt_client *c, const char *fn);
+// Hot path: c checked only as far as it can be cheaply. Returns nullptr if not open.
+inline Handle *handle_of(tt_client *c) noexcept {
+    auto *h = reinterpret_cast<Handle *>(c);
+    return (h && h->magic == kMagic) ? h : nullptr;
+}
+
+// The ring of this thread for h (in state st), made on first use. nullptr if h closed
+// meanwhile or the thread is exiting.
+queue::Ring *ring_slow(Handle *h, uint64_t st) noexcept;
+
+struct TlsCache {
+    Handle *h;
+    uint64_t state;
+    queue::Ring *ring;
+    uint32_t tid;
+};
+extern thread_local TlsCache t_cache;
+
+inline queue::Ring *ring_for(Handle *h, uint64_t st) noexcept {
+    if (t_cache.h == h && t_cache.state == st) return t_cache.ring;
+    return ring_slow(h, st);
+}
+
+}  // namespace tt::client

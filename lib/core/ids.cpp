@@ -1,0 +1,46 @@
+#include "core/ids.hpp"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace tt::ids {
+
+void random_bytes(void *buf, size_t n) {
+    auto *p = static_cast<unsigned char *>(buf);
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw Error(TT_EIO, std::string("cannot read random bytes from the kernel: ") + std::strerror(errno),
+                        "check that getrandom(2) is allowed (seccomp filters, very old kernels)");
+        }
+        p += got;
+        n -= static_cast<size_t>(got);
+    }
+}
+
+std::string hex(const void *data, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    auto *p = static_cast<const unsigned char *>(data);
+    std::string out(n * 2, '0');
+    for (size_t i = 0; i < n; ++i) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    return out;
+}
+
+std::string uuid4() {
+    unsigned char b[16];
+    random_bytes(b, sizeof b);
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+    std::string h = hex(b, 16);
+    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+}  // namespace tt::ids

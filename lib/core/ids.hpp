@@ -1,0 +1,18 @@
+// Identifiers from the kernel's CSPRNG (getrandom): install, session, report, trace ids.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tt::ids {
+
+// Fill buf with n random bytes from getrandom(2). Throws tt::Error(TT_EIO) if the kernel refuses.
+void random_bytes(void *buf, size_t n);
+
+// RFC 9562 version 4 UUID in lower-case text form (36 characters).
+std::string uuid4();
+
+// Lower-case hex of n bytes.
+std::string hex(const void *data, size_t n);
+
+}  // namespace tt::ids

@@ -1,0 +1,251 @@
+#include "queue/queue.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "core/clock.hpp"
+#include "core/text.hpp"
+
+namespace tt::queue {
+namespace {
+
+constexpr std::string_view kTruncated = "\xE2\x80\xA6[truncated]";  // "…[truncated]"
+
+bool all_zero(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (p[i]) return false;
+    return true;
+}
+
+void to_hex(const uint8_t *p, size_t n, char *out) {
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; ++i) {
+        out[2 * i] = d[p[i] >> 4];
+        out[2 * i + 1] = d[p[i] & 15];
+    }
+}
+
+// Append text (from an app: any bytes) to out as valid UTF-8, cut to the char boundary
+// and marked if it was truncated on the hot path. Returns true if bytes were replaced.
+bool clean_text(std::string_view raw, bool truncated, std::string &out) {
+    if (truncated) raw = raw.substr(0, text::utf8_cut(raw, raw.size()));
+    bool repaired = false;
+    if (text::utf8_valid(raw)) out.append(raw);
+    else repaired = text::utf8_repair(raw, out);
+    if (truncated) out.append(kTruncated);
+    return repaired;
+}
+
+thread_local clock::TickConverter *t_conv = nullptr;
+
+}  // namespace
+
+Queue::Queue(QueueConfig cfg, Sink &sink) : cfg_(cfg), sink_(sink), waker_(new Waker) {}
+
+Queue::~Queue() {
+    if (thread_.joinable()) stop(0);
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    for (Ring *r : rings_) r->release();
+    rings_.clear();
+    waker_->release();
+}
+
+void Queue::start() { thread_ = std::thread([this] { run(); }); }
+
+Ring *Queue::add_ring(uint32_t tid) {
+    auto *r = new Ring(cfg_.ring_bytes, waker_, tid);
+    r->retain();  // one for the producer thread, one for us
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    rings_.push_back(r);
+    return r;
+}
+
+uint64_t Queue::logged() {
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    uint64_t n = retired_logged_;
+    for (Ring *r : rings_) n += r->logged();
+    return n;
+}
+
+uint64_t Queue::dropped() {
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    uint64_t n = retired_dropped_ + sink_dropped_.load(std::memory_order_relaxed);
+    for (Ring *r : rings_) n += r->dropped();
+    return n;
+}
+
+bool Queue::flush(uint32_t timeout_ms) {
+    uint64_t my = flush_req_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    waker_->wake();
+    std::unique_lock<std::mutex> lk(done_mu_);
+    return done_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return flush_done_ >= my || exited_; }) &&
+           flush_done_ >= my;
+}
+
+bool Queue::stop(uint32_t timeout_ms) {
+    if (!thread_.joinable()) return true;
+    stop_.store(true, std::memory_order_release);
+    waker_->wake();
+    bool clean;
+    {
+        std::unique_lock<std::mutex> lk(done_mu_);
+        clean = done_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return exited_; });
+    }
+    if (!clean) {
+        // Out of time: abandon what is left and cut the running transaction short.
+        abandon_.store(true, std::memory_order_release);
+        sink_.interrupt();
+        waker_->wake();
+    }
+    thread_.join();
+    return clean;
+}
+
+bool Queue::handle(const RecordHeader &h, const char *p) {
+    if (abandon_.load(std::memory_order_relaxed)) {
+        sink_dropped_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    const char *cur = p + sizeof(RecordHeader);
+    msg_.clear();
+    attrs_.clear();
+    bool repaired = clean_text({cur, h.msg_len}, h.flags & kFlagMsgTruncated, msg_);
+    cur += h.msg_len;
+    if (h.nattrs || (h.flags & kFlagAttrsDropped)) {
+        attrs_ += '{';
+        bool attr_truncated = h.flags & kFlagAttrTruncated;
+        for (uint16_t i = 0; i < h.nattrs; ++i) {
+            uint32_t kl, vl;
+            std::memcpy(&kl, cur, 4);
+            std::memcpy(&vl, cur + 4, 4);
+            cur += 8;
+            // The top bit of a length marks a value cut on the hot path.
+            bool kcut = kl & 0x80000000u, vcut = vl & 0x80000000u;
+            kl &= 0x7FFFFFFFu;
+            vl &= 0x7FFFFFFFu;
+            if (i) attrs_ += ',';
+            attrs_ += '"';
+            scratch_.clear();
+            repaired |= clean_text({cur, kl}, kcut && attr_truncated, scratch_);
+            text::json_escape(scratch_, attrs_);
+            attrs_ += "\":\"";
+            cur += kl;
+            scratch_.clear();
+            repaired |= clean_text({cur, vl}, vcut && attr_truncated, scratch_);
+            text::json_escape(scratch_, attrs_);
+            attrs_ += '"';
+            cur += vl;
+        }
+        if (h.flags & kFlagAttrsDropped) attrs_ += h.nattrs ? ",\"telltale.attrs_dropped\":\"true\"" : "\"telltale.attrs_dropped\":\"true\"";
+        attrs_ += '}';
+    }
+    if (repaired) repaired_.fetch_add(1, std::memory_order_relaxed);
+    if (h.flags) truncated_.fetch_add(1, std::memory_order_relaxed);
+
+    EventView e{t_conv->to_ns(h.ticks), h.level, h.tid, msg_, attrs_, {}, {}};
+    if (!all_zero(h.trace_id, 16)) {
+        to_hex(h.trace_id, 16, trace_hex_);
+        e.trace_id = {trace_hex_, 32};
+        to_hex(h.span_id, 8, span_hex_);
+        e.span_id = {span_hex_, 16};
+    }
+    sink_.add(e);
+    if (++in_batch_ >= cfg_.batch_size) {
+        uint64_t ok = sink_.commit();
+        stored_.fetch_add(ok, std::memory_order_relaxed);
+        sink_dropped_.fetch_add(in_batch_ - ok, std::memory_order_relaxed);
+        in_batch_ = 0;
+        t_conv->anchor();
+        sink_.begin();
+    }
+    return true;
+}
+
+// Drain every ring up to the heads seen at the start; returns how many records.
+uint64_t Queue::drain_round() {
+    {
+        std::lock_guard<std::mutex> lk(rings_mu_);
+        snapshot_.assign(rings_.begin(), rings_.end());  // capacity is reused: no allocation when steady
+    }
+    heads_.resize(snapshot_.size());
+    uint64_t pending = 0;
+    for (size_t i = 0; i < snapshot_.size(); ++i) {
+        heads_[i] = snapshot_[i]->head();
+        pending += heads_[i] - snapshot_[i]->tail();
+    }
+    if (pending == 0) return 0;
+    t_conv->anchor();
+    in_batch_ = 0;
+    sink_.begin();
+    uint64_t n = 0;
+    for (size_t i = 0; i < snapshot_.size(); ++i)
+        n += snapshot_[i]->consume(heads_[i], [this](const RecordHeader &h, const char *p) { return handle(h, p); });
+    // handle() commits every full batch and opens the next one: commit the rest.
+    uint64_t ok = sink_.commit();
+    stored_.fetch_add(ok, std::memory_order_relaxed);
+    sink_dropped_.fetch_add(in_batch_ - ok, std::memory_order_relaxed);
+    in_batch_ = 0;
+    return n;
+}
+
+// Rings whose thread has exited and that are empty: fold their counters and let go.
+void Queue::retire_finished_rings() {
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    for (size_t i = 0; i < rings_.size();) {
+        Ring *r = rings_[i];
+        if (r->producer_gone() && r->empty()) {
+            retired_logged_ += r->logged();
+            retired_dropped_ += r->dropped();
+            rings_[i] = rings_.back();
+            rings_.pop_back();
+            r->release();
+        } else {
+            ++i;
+        }
+    }
+}
+
+void Queue::run() {
+    clock::TickConverter conv;
+    t_conv = &conv;
+    for (;;) {
+        uint64_t req = flush_req_.load(std::memory_order_acquire);
+        bool stopping = stop_.load(std::memory_order_acquire);
+        bool abandon = abandon_.load(std::memory_order_acquire);
+        uint64_t n = 0;
+        try {
+            n = drain_round();
+        } catch (...) {
+            // The sink reports its own problems; a throw here must not kill the thread.
+        }
+        {
+            std::lock_guard<std::mutex> lk(done_mu_);
+            if (req > flush_done_) flush_done_ = req;
+        }
+        done_cv_.notify_all();
+        if ((stopping && n == 0) || abandon) break;
+        try {
+            sink_.idle();  // time-gated housekeeping (age retention)
+        } catch (...) {
+        }
+        if (n >= cfg_.batch_size) continue;  // busy: go straight on
+        retire_finished_rings();
+        std::unique_lock<std::mutex> lk(waker_->mu);
+        waker_->cv.wait_for(lk, std::chrono::milliseconds(cfg_.commit_interval_ms), [&] { return waker_->pending; });
+        waker_->pending = false;
+    }
+    if (abandon_.load(std::memory_order_acquire)) {
+        // Whatever the rings still hold is lost: count it.
+        std::lock_guard<std::mutex> lk(rings_mu_);
+        for (Ring *r : rings_) r->consume(r->head(), [this](const RecordHeader &, const char *) {
+            sink_dropped_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        });
+    }
+    t_conv = nullptr;
+    std::lock_guard<std::mutex> lk(done_mu_);
+    exited_ = true;
+    done_cv_.notify_all();
+}
+
+}  // namespace tt::queue

@@ -1,0 +1,52 @@
+// Thin RAII over the SQLite C API: a statement handle and an error helper that turns
+// a result code into a tt::Error (TT_ESTORE or TT_ECORRUPT) that says which file.
+#pragma once
+#include <sqlite3.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace tt::store {
+
+// True for the result codes that mean the file itself is damaged or not a database.
+inline bool is_corrupt(int rc) noexcept {
+    int p = rc & 0xFF;
+    return p == SQLITE_CORRUPT || p == SQLITE_NOTADB;
+}
+
+// Build the error for a failed SQLite call on `path`, doing `what`.
+Error sqlite_error(sqlite3 *db, int rc, std::string_view what, const std::string &path);
+
+class Stmt {
+public:
+    Stmt() = default;
+    Stmt(sqlite3 *db, const char *sql, const std::string &path);
+    ~Stmt() { sqlite3_finalize(s_); }
+    Stmt(Stmt &&o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+    Stmt &operator=(Stmt &&o) noexcept {
+        if (this != &o) {
+            sqlite3_finalize(s_);
+            s_ = o.s_;
+            o.s_ = nullptr;
+        }
+        return *this;
+    }
+    sqlite3_stmt *get() const noexcept { return s_; }
+    explicit operator bool() const noexcept { return s_ != nullptr; }
+    void reset() noexcept {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
+
+private:
+    sqlite3_stmt *s_ = nullptr;
+};
+
+// Run SQL with no results; throws on failure.
+void exec(sqlite3 *db, const char *sql, const std::string &path);
+// First column of the first row as an integer (0 if no row); throws on failure.
+int64_t query_int(sqlite3 *db, const char *sql, const std::string &path);
+
+}  // namespace tt::store
