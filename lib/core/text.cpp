@@ -101,6 +101,20 @@ size_t utf8_cut(std::string_view s, size_t max) noexcept {
     return back < 4 ? cut : max;
 }
 
+size_t utf8_complete(std::string_view s) noexcept {
+    size_t n = s.size();
+    // Find the start of the last character (at most 3 continuation bytes back).
+    size_t i = n, back = 0;
+    while (i > 0 && back < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) {
+        --i;
+        ++back;
+    }
+    if (i == 0) return n;
+    unsigned char lead = static_cast<unsigned char>(s[i - 1]);
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return (want > 1 && back + 1 < want) ? i - 1 : n;
+}
+
 void json_escape(std::string_view s, std::string &out) {
     static const char hex[] = "0123456789abcdef";
     size_t run = 0;

@@ -18,6 +18,9 @@ bool utf8_repair(std::string_view s, std::string &out);
 // UTF-8 sequence (so truncation never splits a character).
 size_t utf8_cut(std::string_view s, size_t max) noexcept;
 
+// Length of s without a trailing incomplete UTF-8 sequence (left by a byte-count cut).
+size_t utf8_complete(std::string_view s) noexcept;
+
 // Append s as the inside of a JSON string (no quotes added); s must be valid UTF-8.
 void json_escape(std::string_view s, std::string &out);
 

@@ -28,7 +28,7 @@ void to_hex(const uint8_t *p, size_t n, char *out) {
 // Append text (from an app: any bytes) to out as valid UTF-8, cut to the char boundary
 // and marked if it was truncated on the hot path. Returns true if bytes were replaced.
 bool clean_text(std::string_view raw, bool truncated, std::string &out) {
-    if (truncated) raw = raw.substr(0, text::utf8_cut(raw, raw.size()));
+    if (truncated) raw = raw.substr(0, text::utf8_complete(raw));  // never end inside a character
     bool repaired = false;
     if (text::utf8_valid(raw)) out.append(raw);
     else repaired = text::utf8_repair(raw, out);
@@ -214,6 +214,7 @@ void Queue::run() {
         bool abandon = abandon_.load(std::memory_order_acquire);
         uint64_t n = 0;
         try {
+            sink_.idle();  // housekeeping first (recovery, time-gated age retention), so a flush sees its effect
             n = drain_round();
         } catch (...) {
             // The sink reports its own problems; a throw here must not kill the thread.
@@ -224,10 +225,6 @@ void Queue::run() {
         }
         done_cv_.notify_all();
         if ((stopping && n == 0) || abandon) break;
-        try {
-            sink_.idle();  // time-gated housekeeping (age retention)
-        } catch (...) {
-        }
         if (n >= cfg_.batch_size) continue;  // busy: go straight on
         retire_finished_rings();
         std::unique_lock<std::mutex> lk(waker_->mu);

@@ -60,8 +60,9 @@ void create_private(const std::string &path) {
         if (e == ENOENT) hint = "create the directory first, or pass a db_path inside an existing directory";
         else if (e == ENOSPC) hint = "the disk is full: free some space";
         else if (e == EISDIR) hint = "db_path names a directory; pass a file name inside it, such as \"<dir>/telltale.db\"";
+        const char *what = (e == EACCES || e == EPERM || e == EROFS) ? "is not writable" : "cannot be opened for writing";
         throw Error(TT_ESTORE,
-                    fmt::format("tt_open: db_path \"{}\" cannot be opened for writing ({}: {})", path,
+                    fmt::format("tt_open: db_path \"{}\" {} ({}: {})", path, what,
                                 strerrorname_np(e) ? strerrorname_np(e) : "errno", std::strerror(e)),
                     hint);
     }
@@ -215,7 +216,13 @@ std::string Store::last_problem() {
     return problem_;
 }
 
+void Store::recover_if_requested() {
+    if (recover_requested_.exchange(false, std::memory_order_acq_rel))
+        recover("SQLite reported the file as malformed while reading it");
+}
+
 void Store::begin() {
+    recover_if_requested();
     batch_n_ = 0;
     batch_failed_ = false;
     int rc = sqlite3_step(begin_.get());
@@ -282,6 +289,7 @@ void Store::interrupt() noexcept {
 }
 
 void Store::idle() {
+    recover_if_requested();
     uint64_t now = clock::monotonic_ns();
     if (last_age_check_ns_ == 0 || now - last_age_check_ns_ > 60'000'000'000ull) {
         last_age_check_ns_ = now;
@@ -374,9 +382,17 @@ Snapshot Store::snapshot() {
         reader_gen_ = gen;
     }
     Snapshot s;
-    s.events = static_cast<uint64_t>(query_int(reader_, "SELECT count(*) FROM events", cfg_.path));
-    s.db_bytes = static_cast<uint64_t>(query_int(reader_, "PRAGMA page_count", cfg_.path) *
-                                       query_int(reader_, "PRAGMA page_size", cfg_.path));
+    try {
+        s.events = static_cast<uint64_t>(query_int(reader_, "SELECT count(*) FROM events", cfg_.path));
+        s.db_bytes = static_cast<uint64_t>(query_int(reader_, "PRAGMA page_count", cfg_.path) *
+                                           query_int(reader_, "PRAGMA page_size", cfg_.path));
+    } catch (const Error &e) {
+        if (e.code() != TT_ECORRUPT) throw;
+        request_recovery();  // the writer moves the file aside; the next call sees the new one
+        throw Error(TT_ECORRUPT,
+                    fmt::format("tt_stats_get: the buffer \"{}\" is damaged; it is being moved aside and a fresh one started", cfg_.path),
+                    "call again in a moment: logging goes on, and the damaged file is kept next to the buffer for support");
+    }
     s.pending_upload = s.events;  // nothing uploads yet: every stored event is pending
     s.reports_pending = 0;
     return s;

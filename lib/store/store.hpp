@@ -57,6 +57,9 @@ public:
     std::atomic<uint64_t> store_errors{0};
     std::atomic<uint64_t> corrupt_recovered{0};
 
+    // Another thread found the file damaged: the writer replaces it at its next step.
+    void request_recovery() noexcept { recover_requested_.store(true, std::memory_order_release); }
+
 private:
     void open_writer();
     void close_writer() noexcept;
@@ -77,6 +80,8 @@ private:
     uint64_t batch_n_ = 0;
     uint64_t last_age_check_ns_ = 0;
     std::atomic<bool> interrupted_{false};
+    std::atomic<bool> recover_requested_{false};
+    void recover_if_requested();
     std::atomic<uint64_t> generation_{0};  // bumped when the file is replaced
 
     std::mutex reader_mu_;  // guards the reader connection and problem_
