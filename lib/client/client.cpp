@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -114,13 +115,15 @@ Options normalize(const tt_options *o) {
     r.retry_max_ms = or_default(o->retry_max_ms, 300000);
     r.batch_size = or_default(o->batch_size, 4096);
     r.commit_interval_ms = or_default(o->commit_interval_ms, 50);
-    if (o->full_policy != TT_FULL_DROP && o->full_policy != TT_FULL_BLOCK)
-        throw Error(TT_EINVAL, fmt::format("tt_open: opts->full_policy is {}, not TT_FULL_DROP or TT_FULL_BLOCK", static_cast<int>(o->full_policy)),
+    int policy;  // read as an int: a C caller may have stored any value in the enum
+    std::memcpy(&policy, &o->full_policy, sizeof policy);
+    if (policy != TT_FULL_DROP && policy != TT_FULL_BLOCK)
+        throw Error(TT_EINVAL, fmt::format("tt_open: opts->full_policy is {}, not TT_FULL_DROP or TT_FULL_BLOCK", policy),
                     "use TT_FULL_DROP (default) or TT_FULL_BLOCK");
     r.limits.max_msg = std::min<uint32_t>(or_default(o->max_message_bytes, 8192), 1u << 20);
     r.limits.max_attr = std::min<uint32_t>(or_default(o->max_attr_bytes, 1024), 64u << 10);
     r.limits.max_attrs = std::min<uint32_t>(or_default(o->max_attrs, 32), 1024);
-    r.limits.block = o->full_policy == TT_FULL_BLOCK;
+    r.limits.block = policy == TT_FULL_BLOCK;
     // The ring must hold at least four of the largest records the caps allow.
     uint64_t biggest = sizeof(queue::RecordHeader) + r.limits.max_msg +
                        uint64_t(r.limits.max_attrs) * (8 + kMaxKeyBytes + r.limits.max_attr) + 8;
