@@ -21,7 +21,7 @@
 
 namespace tt::client {
 
-thread_local TlsCache t_cache{};
+constinit thread_local TlsCache t_cache __attribute__((tls_model("initial-exec"))){};
 
 namespace {
 

@@ -78,7 +78,10 @@ struct TlsCache {
     queue::Ring *ring;
     uint32_t tid;
 };
-extern thread_local TlsCache t_cache;
+// initial-exec + constinit: one %fs-relative load, no __tls_get_addr and no TLS init
+// call on the hot path. The library's static TLS is a few dozen bytes, well within what
+// glibc reserves for libraries loaded later with dlopen (Python's ctypes, JNI).
+extern constinit thread_local TlsCache t_cache __attribute__((tls_model("initial-exec")));
 
 inline queue::Ring *ring_for(Handle *h, uint64_t st) noexcept {
     if (t_cache.h == h && t_cache.state == st) return t_cache.ring;

@@ -61,7 +61,7 @@ struct TraceContext {
     uint8_t span_id[8];
     bool active;
 };
-extern thread_local TraceContext t_trace;
+extern constinit thread_local TraceContext t_trace __attribute__((tls_model("initial-exec")));
 
 class Ring {
 public:
@@ -79,15 +79,14 @@ public:
     // --- producer side (one thread) ---
     // Reserve n bytes (multiple of 8, <= capacity/4). Returns the write pointer or
     // nullptr when full. Follow with commit(n) on success.
-    inline char *reserve(uint32_t n) noexcept;
+    __attribute__((always_inline)) inline char *reserve(uint32_t n) noexcept;
     inline void commit() noexcept;
     // Wake the writer, at most once per drain of this ring (a syscall, so rare).
     void hurry() noexcept {
         if (wake_sent_ && !drained_.load(std::memory_order_relaxed)) return;
-        wake_sent_ = true;
-        drained_.store(false, std::memory_order_relaxed);
-        waker_->wake();
+        wake_up();
     }
+    __attribute__((noinline, cold)) void wake_up() noexcept;
     inline void count_logged() noexcept { logged_.store(logged_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
     inline void count_dropped() noexcept { dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
     void producer_exit() noexcept { producer_gone_.store(true, std::memory_order_release); }
