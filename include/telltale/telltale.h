@@ -102,7 +102,7 @@ typedef enum tt_full_policy {
     TT_FULL_BLOCK = 1  /* wait for the writer thread to make room (never use on a UI thread) */
 } tt_full_policy;
 
-#define TT_OPTIONS_VERSION 1
+#define TT_OPTIONS_VERSION 2
 
 typedef struct tt_options {
     unsigned version;            /* TT_OPTIONS_VERSION */
@@ -122,9 +122,12 @@ typedef struct tt_options {
     uint32_t max_attrs;          /* attributes beyond this are dropped and counted; 0: 32 */
     uint32_t commit_interval_ms; /* longest time an event waits in memory before its commit; 0: 50 */
     tt_full_policy full_policy;  /* TT_FULL_DROP (default) or TT_FULL_BLOCK */
+    /* version 2 */
+    const char *request_id_headers; /* extra response headers to capture, comma-separated; NULL: none */
+    const char *url_query_keys;     /* query keys kept in recorded URLs, comma-separated; NULL: none */
 } tt_options;
 
-#define TT_OPTIONS_INIT {TT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TT_FULL_DROP}
+#define TT_OPTIONS_INIT {TT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TT_FULL_DROP, NULL, NULL}
 
 /* Zero the struct and set its version. Always succeeds for non-NULL opts. */
 TT_API void tt_options_init(tt_options *opts) TT_NOEXCEPT;
@@ -166,7 +169,7 @@ TT_API tt_status tt_log_attrs(tt_client *c, tt_level level, const char *msg, con
 
 /* ---------------------------------------------------------------- stats */
 
-#define TT_STATS_VERSION 1
+#define TT_STATS_VERSION 2
 
 typedef struct tt_stats {
     unsigned version;           /* TT_STATS_VERSION */
@@ -187,14 +190,87 @@ typedef struct tt_stats {
     uint64_t store_errors;      /* failed SQLite transactions (their events count as dropped) */
     uint64_t corrupt_recovered; /* damaged buffers moved aside and replaced */
     uint64_t events;            /* events in the buffer now */
+    /* version 2 (since tt_open, this client): */
+    uint64_t requests;          /* request and span records ended (stored + dropped + queued) */
+    uint64_t requests_dropped;  /* request and span records lost (queue full, disk full) */
+    uint64_t bad_traceparents;  /* incoming traceparent values ignored because malformed */
+    uint64_t headers_capped;    /* captured header values cut to 512 bytes, or beyond 16 per request */
 } tt_stats;
 
-#define TT_STATS_INIT {TT_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define TT_STATS_INIT {TT_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 TT_API void tt_stats_init(tt_stats *s) TT_NOEXCEPT;
 
 /* Fill *out (its version must be set). Errors: TT_EINVAL, TT_EMISUSE, TT_ESTORE. */
 TT_API tt_status tt_stats_get(tt_client *c, tt_stats *out) TT_NOEXCEPT;
+
+/* ---------------------------------------------------------------- requests and spans */
+
+/* A call to a server. It carries a W3C traceparent that the app sends along, so the
+ * server logs the same trace id; its end is recorded with the status, the duration and
+ * the server's request ids (X-Request-Id, X-Reqid, X-Log, x-amz-request-id, x-amz-id-2,
+ * traceresponse, Server-Timing, plus opts.request_id_headers).
+ *
+ * Between begin and end, events logged on the calling thread carry the request's trace
+ * and span id. Requests and spans on one thread nest: end them in reverse order. A
+ * request ended on another thread (curl multi, callbacks) should be begun with
+ * TT_REQUEST_DETACHED, so that it does not become the calling thread's context. */
+typedef struct tt_request tt_request;
+
+#define TT_REQUEST_DETACHED 1u   /* do not make the request the calling thread's context */
+
+#define TT_REQUEST_OPTIONS_VERSION 1
+typedef struct tt_request_options {
+    unsigned version;     /* TT_REQUEST_OPTIONS_VERSION */
+    const char *method;   /* "GET", ...; required */
+    const char *url;      /* required; user-info, query (but opts.url_query_keys) and fragment are not kept */
+    const char *parent;   /* an incoming traceparent to continue, or NULL; malformed: ignored and counted */
+    unsigned flags;       /* TT_REQUEST_DETACHED */
+} tt_request_options;
+#define TT_REQUEST_OPTIONS_INIT {TT_REQUEST_OPTIONS_VERSION, NULL, NULL, NULL, 0}
+
+/* Start a request. Its parent is o->parent if valid, else this thread's current
+ * context, else none (a new trace). Errors: TT_EINVAL (NULL out, method or url),
+ * TT_EMISUSE (NULL or closed client, unknown options version), TT_ENOMEM. */
+TT_API tt_status tt_request_begin(tt_request **out, tt_client *c, const char *method, const char *url) TT_NOEXCEPT;
+TT_API tt_status tt_request_begin_opts(tt_request **out, tt_client *c, const tt_request_options *o) TT_NOEXCEPT;
+
+/* The value of the traceparent header to send: "00-<trace id>-<span id>-01".
+ * Valid until tt_request_end. "" for a NULL or ended request. */
+TT_API const char *tt_request_traceparent(const tt_request *r) TT_NOEXCEPT;
+
+/* The request's trace id (32 hex digits + NUL): what to show a user or log elsewhere. */
+TT_API tt_status tt_request_trace_id(const tt_request *r, char out[33]) TT_NOEXCEPT;
+
+/* Pass each response header; the ones that carry server request ids are kept (values
+ * capped at 512 bytes, 16 per request). Others are ignored cheaply. */
+TT_API tt_status tt_request_header(tt_request *r, const char *name, const char *value) TT_NOEXCEPT;
+
+/* Bytes sent and received, if the app knows them. */
+TT_API tt_status tt_request_bytes(tt_request *r, uint64_t sent, uint64_t received) TT_NOEXCEPT;
+
+/* Record the outcome and free r. http_status: the HTTP status, or 0 when no response
+ * arrived; error: what failed in words (e.g. curl's error text), or NULL.
+ * Errors: TT_EMISUSE (NULL request, ended twice, client closed meanwhile: the record is
+ * then lost), TT_EFULL (queue full: dropped and counted). */
+TT_API tt_status tt_request_end(tt_request *r, int http_status, const char *error) TT_NOEXCEPT;
+
+/* Spans: timed work that is not an HTTP call ("load settings"). Same nesting rules. */
+typedef struct tt_span tt_span;
+TT_API tt_status tt_span_begin(tt_span **out, tt_client *c, const char *name) TT_NOEXCEPT;
+TT_API tt_status tt_span_end(tt_span *s, const char *error) TT_NOEXCEPT;
+
+/* The calling thread's trace context, to carry work to another thread:
+ *   tt_context ctx; tt_context_get(&ctx);   ... on the other thread: tt_context_set(&ctx);
+ * tt_context_set(NULL) clears it. valid == 0: no context. */
+typedef struct tt_context {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t flags;
+    uint8_t valid;
+} tt_context;
+TT_API void tt_context_get(tt_context *out) TT_NOEXCEPT;
+TT_API void tt_context_set(const tt_context *ctx) TT_NOEXCEPT;
 
 #ifdef __cplusplus
 }

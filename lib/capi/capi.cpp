@@ -1,5 +1,6 @@
 // The C ABI: argument checks, then the C++ internals; every exception becomes a status
 // and this thread's tt_error_last() (onnxruntime's API_IMPL_BEGIN/END pattern).
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -10,22 +11,7 @@
 #include "core/error.hpp"
 #include "telltale/telltale.h"
 
-#define TT_API_BEGIN try {
-#define TT_API_END                                                                                      \
-    }                                                                                                   \
-    catch (const tt::Error &e) {                                                                        \
-        return tt::set_error(e.code(), e.what(), e.hint());                                             \
-    }                                                                                                   \
-    catch (const std::bad_alloc &) {                                                                    \
-        return tt::set_error_static(TT_ENOMEM, "out of memory", "free memory or lower the caps in tt_options"); \
-    }                                                                                                   \
-    catch (const std::exception &e) {                                                                   \
-        return tt::set_error(TT_EIO, std::string("unexpected failure: ") + e.what(),                   \
-                             "please report this as a telltale bug, with this message");                \
-    }                                                                                                   \
-    catch (...) {                                                                                       \
-        return tt::set_error_static(TT_EIO, "unexpected failure", "please report this as a telltale bug"); \
-    }
+#include "capi/api.hpp"
 
 using tt::client::Handle;
 
@@ -233,7 +219,14 @@ TT_API tt_status tt_stats_get(tt_client *c, tt_stats *out) noexcept {
     s.pending_upload = snap.pending_upload;
     s.reports_pending = snap.reports_pending;
     s.events = snap.events;
-    std::memcpy(out, &s, sizeof s);  // version 1 is the whole struct today
+    s.requests = impl->queue.requests();
+    s.requests_dropped = impl->queue.requests_dropped();
+    auto *h = tt::client::handle_of(c);
+    s.bad_traceparents = h->bad_traceparents.load(std::memory_order_relaxed);
+    s.headers_capped = h->headers_capped.load(std::memory_order_relaxed);
+    // Write only as much as the caller's version of the struct has.
+    size_t size = out->version == 1 ? offsetof(tt_stats, requests) : sizeof s;
+    std::memcpy(out, &s, size);
     return TT_OK;
     TT_API_END
 }

@@ -124,9 +124,30 @@ Options normalize(const tt_options *o) {
     r.limits.max_attr = std::min<uint32_t>(or_default(o->max_attr_bytes, 1024), 64u << 10);
     r.limits.max_attrs = std::min<uint32_t>(or_default(o->max_attrs, 32), 1024);
     r.limits.block = policy == TT_FULL_BLOCK;
+    auto capture = std::make_shared<trace::CaptureConfig>();
+    if (o->version >= 2) {  // fields of version 2 exist only in a version 2 struct
+        auto split = [](const char *list, std::vector<std::string> &out, bool lower) {
+            if (!list) return;
+            std::string cur;
+            for (const char *p = list;; ++p) {
+                if (*p == ',' || *p == '\0') {
+                    size_t a = cur.find_first_not_of(" \t"), b = cur.find_last_not_of(" \t");
+                    if (a != std::string::npos) out.push_back(cur.substr(a, b - a + 1));
+                    cur.clear();
+                    if (!*p) break;
+                } else {
+                    cur += lower && *p >= 'A' && *p <= 'Z' ? static_cast<char>(*p - 'A' + 'a') : *p;
+                }
+            }
+        };
+        split(o->request_id_headers, capture->extra_headers, true);
+        split(o->url_query_keys, capture->query_keys, false);
+    }
+    r.capture = std::move(capture);
     // The ring must hold at least four of the largest records the caps allow.
     uint64_t biggest = sizeof(queue::RecordHeader) + r.limits.max_msg +
                        uint64_t(r.limits.max_attrs) * (8 + kMaxKeyBytes + r.limits.max_attr) + 8;
+    biggest = std::max<uint64_t>(biggest, 16384);  // a request record with every field at its cap
     uint64_t want = std::max<uint64_t>(or_default(o->queue_bytes, 1u << 20), 4 * biggest);
     if (want > (1u << 30))
         throw Error(TT_EINVAL, "tt_open: the per-thread queue would exceed 1 GiB (queue_bytes, or the message and attribute caps, are too large)",
@@ -175,6 +196,9 @@ tt_client *open(const tt_options *o) {
     }
     h->impl = std::move(impl);
     h->limits = opts.limits;
+    h->capture = opts.capture;
+    h->bad_traceparents.store(0, std::memory_order_relaxed);
+    h->headers_capped.store(0, std::memory_order_relaxed);
     h->state.store((reg.next_gen++ << 1) | 1, std::memory_order_release);
     reg.by_path[key] = h;
     if (!h->impl->store.recovered_to().empty())
@@ -215,7 +239,7 @@ bool close(tt_client *c, uint32_t timeout_ms) {
     {
         std::lock_guard<std::mutex> lk(reg.mu);
         reg.by_path.erase(canonical(impl->opts.db_path));
-        h->impl.reset();
+        h->impl.reset();  // capture stays: a racing tt_request_begin may still read it
         reg.closed.push_back(h);
     }
     return clean;  // impl (store, queue) goes with the last shared_ptr

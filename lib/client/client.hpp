@@ -8,6 +8,7 @@
 
 #include "queue/queue.hpp"
 #include "store/store.hpp"
+#include "trace/request.hpp"
 #include "telltale/telltale.h"
 
 namespace tt::client {
@@ -27,6 +28,7 @@ struct Options {
     uint32_t max_age_s, upload_interval_ms, retry_base_ms, retry_max_ms;
     uint32_t queue_bytes, batch_size, commit_interval_ms;
     Limits limits;
+    std::shared_ptr<const trace::CaptureConfig> capture;
 };
 
 // Checks a caller's tt_options and fills in defaults. Throws tt::Error.
@@ -51,7 +53,10 @@ struct Handle {
     uint64_t magic = kMagic;
     std::atomic<uint64_t> state{0};  // (generation << 1) | 1 while open
     Limits limits{};                 // published before state turns open
+    std::shared_ptr<const trace::CaptureConfig> capture;  // published before state turns open
     std::shared_ptr<Client> impl;    // guarded by the registry mutex
+    // Counters of this open client (reset by tt_open), bumped outside the queue.
+    std::atomic<uint64_t> bad_traceparents{0}, headers_capped{0};
 };
 constexpr size_t kRecycleAfter = 1024;
 

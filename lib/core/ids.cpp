@@ -1,6 +1,7 @@
 #include "core/ids.hpp"
 
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -21,6 +22,25 @@ void random_bytes(void *buf, size_t n) {
         p += got;
         n -= static_cast<size_t>(got);
     }
+}
+
+void random_bytes_buffered(void *buf, size_t n) {
+    struct Pool {
+        unsigned char bytes[4096];
+        size_t used = sizeof bytes;
+        pid_t pid = 0;
+    };
+    thread_local Pool pool;
+    if (n > sizeof pool.bytes) return random_bytes(buf, n);
+    pid_t pid = getpid();
+    if (pool.used + n > sizeof pool.bytes || pool.pid != pid) {
+        random_bytes(pool.bytes, sizeof pool.bytes);
+        pool.used = 0;
+        pool.pid = pid;
+    }
+    std::memcpy(buf, pool.bytes + pool.used, n);
+    std::memset(pool.bytes + pool.used, 0, n);  // a used id does not linger in memory
+    pool.used += n;
 }
 
 std::string hex(const void *data, size_t n) {

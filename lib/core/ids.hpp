@@ -9,6 +9,11 @@ namespace tt::ids {
 // Fill buf with n random bytes from getrandom(2). Throws tt::Error(TT_EIO) if the kernel refuses.
 void random_bytes(void *buf, size_t n);
 
+// Same source, served from a per-thread buffer refilled 4 KiB at a time, so that a
+// trace or span id costs no syscall. Refilled after fork(), so children never repeat
+// their parent's ids.
+void random_bytes_buffered(void *buf, size_t n);
+
 // RFC 9562 version 4 UUID in lower-case text form (36 characters).
 std::string uuid4();
 

@@ -74,6 +74,20 @@ uint64_t Queue::dropped() {
     return n;
 }
 
+uint64_t Queue::requests() {
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    uint64_t n = retired_requests_;
+    for (Ring *r : rings_) n += r->requests();
+    return n;
+}
+
+uint64_t Queue::requests_dropped() {
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    uint64_t n = retired_req_dropped_ + sink_req_dropped_.load(std::memory_order_relaxed);
+    for (Ring *r : rings_) n += r->requests_dropped();
+    return n;
+}
+
 bool Queue::flush(uint32_t timeout_ms) {
     uint64_t my = flush_req_.fetch_add(1, std::memory_order_acq_rel) + 1;
     waker_->wake();
@@ -101,11 +115,80 @@ bool Queue::stop(uint32_t timeout_ms) {
     return clean;
 }
 
+// Commit the open batch, count what it held as stored or dropped, open the next one.
+void Queue::commit_batch() {
+    bool ok = sink_.commit() > 0 || (in_batch_ + in_batch_requests_) == 0;
+    (ok ? stored_ : sink_dropped_).fetch_add(in_batch_, std::memory_order_relaxed);
+    (ok ? requests_stored_ : sink_req_dropped_).fetch_add(in_batch_requests_, std::memory_order_relaxed);
+    in_batch_ = in_batch_requests_ = 0;
+}
+
+void Queue::handle_request(const RecordHeader &h, const char *p) {
+    const char *cur = p + sizeof(RecordHeader);
+    RequestView v{};
+    v.fixed = reinterpret_cast<const RequestFixed *>(cur);
+    cur += sizeof(RequestFixed);
+    v.tid = h.tid;
+    to_hex(h.trace_id, 16, trace_hex_);
+    to_hex(h.span_id, 8, span_hex_);
+    v.trace_id = {trace_hex_, 32};
+    v.span_id = {span_hex_, 16};
+    if (v.fixed->has_parent) {
+        to_hex(v.fixed->parent_span, 8, parent_hex_);
+        v.parent_span_id = {parent_hex_, 16};
+    }
+    bool repaired = false;
+    for (int i = 0; i < kRequestStrings; ++i) {
+        req_str_[i].clear();
+        repaired |= clean_text(get_string(cur), false, req_str_[i]);
+        v.str[i] = req_str_[i];
+    }
+    // Server ids: kept as rows for lookup and as one JSON object for display.
+    if (id_text_.size() < 2u * h.nattrs) id_text_.resize(2u * h.nattrs);
+    id_views_.clear();
+    ids_json_.clear();
+    for (uint16_t i = 0; i < h.nattrs; ++i) {
+        for (int k = 0; k < 2; ++k) {
+            std::string &t = id_text_[2 * i + k];
+            t.clear();
+            repaired |= clean_text(get_string(cur), false, t);
+            id_views_.push_back(t);
+        }
+        ids_json_ += i ? ",\"" : "{\"";
+        text::json_escape(id_views_[2 * i], ids_json_);
+        ids_json_ += "\":\"";
+        text::json_escape(id_views_[2 * i + 1], ids_json_);
+        ids_json_ += '"';
+    }
+    if (h.nattrs) ids_json_ += '}';
+    v.server_ids_json = ids_json_;
+    v.id_pairs = id_views_.data();
+    v.n_ids = h.nattrs;
+    if (repaired) repaired_.fetch_add(1, std::memory_order_relaxed);
+    sink_.add_request(v);
+}
+
 bool Queue::handle(const RecordHeader &h, const char *p) {
     if (abandon_.load(std::memory_order_relaxed)) {
-        sink_dropped_.fetch_add(1, std::memory_order_relaxed);
+        (h.level == kRequestLevel ? sink_req_dropped_ : sink_dropped_).fetch_add(1, std::memory_order_relaxed);
         return true;
     }
+    if (h.level == kRequestLevel) {
+        handle_request(h, p);
+        ++in_batch_requests_;
+    } else {
+        handle_event(h, p);
+        ++in_batch_;
+    }
+    if (in_batch_ + in_batch_requests_ >= cfg_.batch_size) {
+        commit_batch();
+        t_conv->anchor();
+        sink_.begin();
+    }
+    return true;
+}
+
+void Queue::handle_event(const RecordHeader &h, const char *p) {
     const char *cur = p + sizeof(RecordHeader);
     msg_.clear();
     attrs_.clear();
@@ -150,15 +233,6 @@ bool Queue::handle(const RecordHeader &h, const char *p) {
         e.span_id = {span_hex_, 16};
     }
     sink_.add(e);
-    if (++in_batch_ >= cfg_.batch_size) {
-        uint64_t ok = sink_.commit();
-        stored_.fetch_add(ok, std::memory_order_relaxed);
-        sink_dropped_.fetch_add(in_batch_ - ok, std::memory_order_relaxed);
-        in_batch_ = 0;
-        t_conv->anchor();
-        sink_.begin();
-    }
-    return true;
 }
 
 // Drain every ring up to the heads seen at the start; returns how many records.
@@ -175,16 +249,13 @@ uint64_t Queue::drain_round() {
     }
     if (pending == 0) return 0;
     t_conv->anchor();
-    in_batch_ = 0;
+    in_batch_ = in_batch_requests_ = 0;
     sink_.begin();
     uint64_t n = 0;
     for (size_t i = 0; i < snapshot_.size(); ++i)
         n += snapshot_[i]->consume(heads_[i], [this](const RecordHeader &h, const char *p) { return handle(h, p); });
     // handle() commits every full batch and opens the next one: commit the rest.
-    uint64_t ok = sink_.commit();
-    stored_.fetch_add(ok, std::memory_order_relaxed);
-    sink_dropped_.fetch_add(in_batch_ - ok, std::memory_order_relaxed);
-    in_batch_ = 0;
+    commit_batch();
     return n;
 }
 
@@ -196,6 +267,8 @@ void Queue::retire_finished_rings() {
         if (r->producer_gone() && r->empty()) {
             retired_logged_ += r->logged();
             retired_dropped_ += r->dropped();
+            retired_requests_ += r->requests();
+            retired_req_dropped_ += r->requests_dropped();
             rings_[i] = rings_.back();
             rings_.pop_back();
             r->release();
@@ -234,8 +307,8 @@ void Queue::run() {
     if (abandon_.load(std::memory_order_acquire)) {
         // Whatever the rings still hold is lost: count it.
         std::lock_guard<std::mutex> lk(rings_mu_);
-        for (Ring *r : rings_) r->consume(r->head(), [this](const RecordHeader &, const char *) {
-            sink_dropped_.fetch_add(1, std::memory_order_relaxed);
+        for (Ring *r : rings_) r->consume(r->head(), [this](const RecordHeader &h, const char *) {
+            (h.level == kRequestLevel ? sink_req_dropped_ : sink_dropped_).fetch_add(1, std::memory_order_relaxed);
             return true;
         });
     }

@@ -44,12 +44,17 @@ public:
     uint64_t stored() const noexcept { return stored_.load(std::memory_order_relaxed); }
     uint64_t truncated() const noexcept { return truncated_.load(std::memory_order_relaxed); }
     uint64_t repaired() const noexcept { return repaired_.load(std::memory_order_relaxed); }
+    uint64_t requests();          // request records ended
+    uint64_t requests_dropped();  // queue full + lost in the sink + abandoned
 
 private:
     void run();
     uint64_t drain_round();
     void retire_finished_rings();
     bool handle(const RecordHeader &h, const char *p);
+    void handle_request(const RecordHeader &h, const char *p);
+    void handle_event(const RecordHeader &h, const char *p);
+    void commit_batch();
 
     QueueConfig cfg_;
     Sink &sink_;
@@ -59,6 +64,7 @@ private:
     std::mutex rings_mu_;
     std::vector<Ring *> rings_;         // guarded by rings_mu_
     uint64_t retired_logged_ = 0, retired_dropped_ = 0;  // guarded by rings_mu_
+    uint64_t retired_requests_ = 0, retired_req_dropped_ = 0;  // guarded by rings_mu_
     std::vector<Ring *> snapshot_;      // writer thread only
     std::vector<uint64_t> heads_;       // writer thread only
 
@@ -70,11 +76,16 @@ private:
     std::atomic<bool> stop_{false}, abandon_{false};
 
     // Writer-thread state for the batch in progress.
-    uint64_t in_batch_ = 0;
+    uint64_t in_batch_ = 0, in_batch_requests_ = 0;
     std::string msg_, attrs_, scratch_;
-    char trace_hex_[32], span_hex_[16];
+    std::string req_str_[kRequestStrings];
+    std::string ids_json_;
+    std::vector<std::string> id_text_;
+    std::vector<std::string_view> id_views_;
+    char trace_hex_[32], span_hex_[16], parent_hex_[16];
 
     std::atomic<uint64_t> stored_{0}, sink_dropped_{0}, truncated_{0}, repaired_{0};
+    std::atomic<uint64_t> requests_stored_{0}, sink_req_dropped_{0};
 };
 
 }  // namespace tt::queue

@@ -89,6 +89,8 @@ public:
     __attribute__((noinline, cold)) void wake_up() noexcept;
     inline void count_logged() noexcept { logged_.store(logged_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
     inline void count_dropped() noexcept { dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    inline void count_request() noexcept { req_logged_.store(req_logged_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    inline void count_request_dropped() noexcept { req_dropped_.store(req_dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
     void producer_exit() noexcept { producer_gone_.store(true, std::memory_order_release); }
 
     // --- consumer side (the writer thread) ---
@@ -103,6 +105,8 @@ public:
 
     uint64_t logged() const noexcept { return logged_.load(std::memory_order_relaxed); }
     uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+    uint64_t requests() const noexcept { return req_logged_.load(std::memory_order_relaxed); }
+    uint64_t requests_dropped() const noexcept { return req_dropped_.load(std::memory_order_relaxed); }
     uint32_t tid() const noexcept { return tid_; }
     uint32_t capacity() const noexcept { return cap_; }
 
@@ -115,6 +119,7 @@ private:
     std::atomic<bool> drained_{true};  // consumer tells producer: wake_sent_ may be re-armed
     alignas(64) std::atomic<uint64_t> logged_{0};
     std::atomic<uint64_t> dropped_{0};
+    std::atomic<uint64_t> req_logged_{0}, req_dropped_{0};
     alignas(64) char *buf_;
     uint32_t cap_;
     uint32_t mask_;

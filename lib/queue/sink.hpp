@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "queue/records.hpp"
+
 namespace tt::queue {
 
 struct EventView {
@@ -22,7 +24,9 @@ public:
     virtual void begin() = 0;
     // Returns false if the event could not be stored (the batch then fails as a whole).
     virtual void add(const EventView &e) = 0;
-    // Commit the batch; returns the number of events made durable (0 if it failed).
+    virtual void add_request(const RequestView &r) = 0;
+    // Commit the batch; returns the number of records (events and requests) made
+    // durable: all of the batch, or 0 if it failed.
     virtual uint64_t commit() = 0;
     // Housekeeping between batches (retention); called on the writer thread.
     virtual void idle() = 0;

@@ -35,6 +35,23 @@ const char *const kMigrations[] = {
     "  msg TEXT NOT NULL,"
     "  attrs TEXT,"                     // JSON object, NULL when none
     "  trace_id TEXT, span_id TEXT);",  // hex, NULL outside a traced request
+    // 1 -> 2: requests and spans, with the server's request ids, found by any id.
+    "CREATE TABLE requests("
+    "  id INTEGER PRIMARY KEY,"
+    "  trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT,"
+    "  kind TEXT NOT NULL,"             // 'http' or 'span'
+    "  name TEXT, method TEXT, scheme TEXT, host TEXT, port INTEGER, path TEXT,"
+    "  start_ns INTEGER NOT NULL, duration_ns INTEGER NOT NULL,"
+    "  status INTEGER, error TEXT, bytes_up INTEGER, bytes_down INTEGER,"
+    "  server_ids TEXT,"                // JSON object: header name -> value
+    "  timing TEXT,"                    // JSON: curl's breakdown in microseconds
+    "  server_ip TEXT, server_port INTEGER,"
+    "  tid INTEGER NOT NULL, session INTEGER NOT NULL);"
+    "CREATE INDEX requests_trace ON requests(trace_id);"
+    "CREATE TABLE request_ids(request INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);"
+    "CREATE INDEX request_ids_value ON request_ids(value);"
+    "CREATE INDEX request_ids_request ON request_ids(request);"
+    "CREATE INDEX events_trace ON events(trace_id) WHERE trace_id IS NOT NULL;",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);
@@ -134,6 +151,13 @@ void Store::open_writer() {
         begin_ = Stmt(db_, "BEGIN IMMEDIATE", cfg_.path);
         commit_ = Stmt(db_, "COMMIT", cfg_.path);
         rollback_ = Stmt(db_, "ROLLBACK", cfg_.path);
+        insert_request_ = Stmt(db_,
+                               "INSERT INTO requests(trace_id, span_id, parent_span_id, kind, name, method, scheme, host,"
+                               " port, path, start_ns, duration_ns, status, error, bytes_up, bytes_down, server_ids,"
+                               " timing, server_ip, server_port, tid, session)"
+                               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                               cfg_.path);
+        insert_request_id_ = Stmt(db_, "INSERT INTO request_ids(request, name, value) VALUES(?,?,?)", cfg_.path);
         insert_ = Stmt(db_,
                        "INSERT INTO events(time_ns, level, tid, session, msg, attrs, trace_id, span_id)"
                        " VALUES(?,?,?,?,?,?,?,?)",
@@ -146,6 +170,8 @@ void Store::open_writer() {
 
 void Store::close_writer() noexcept {
     insert_ = Stmt();
+    insert_request_ = Stmt();
+    insert_request_id_ = Stmt();
     begin_ = Stmt();
     commit_ = Stmt();
     rollback_ = Stmt();
@@ -256,6 +282,79 @@ void Store::add(const queue::EventView &e) {
     }
 }
 
+namespace {
+void bind_text_or_null(sqlite3_stmt *s, int i, std::string_view v) {
+    if (!v.empty()) sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+}  // namespace
+
+void Store::add_request(const queue::RequestView &r) {
+    using namespace queue;
+    ++batch_n_;
+    if (batch_failed_) return;
+    const RequestFixed &f = *r.fixed;
+    sqlite3_stmt *s = insert_request_.get();
+    bind_text_or_null(s, 1, r.trace_id);
+    bind_text_or_null(s, 2, r.span_id);
+    bind_text_or_null(s, 3, r.parent_span_id);
+    sqlite3_bind_text(s, 4, f.kind ? "span" : "http", -1, SQLITE_STATIC);
+    bind_text_or_null(s, 5, r.str[kName]);
+    bind_text_or_null(s, 6, r.str[kMethod]);
+    bind_text_or_null(s, 7, r.str[kScheme]);
+    bind_text_or_null(s, 8, r.str[kHost]);
+    if (f.port) sqlite3_bind_int(s, 9, f.port);
+    bind_text_or_null(s, 10, r.str[kPath]);
+    sqlite3_bind_int64(s, 11, static_cast<int64_t>(f.start_ns));
+    sqlite3_bind_int64(s, 12, static_cast<int64_t>(f.duration_ns));
+    if (f.kind == 0) sqlite3_bind_int(s, 13, f.status);
+    bind_text_or_null(s, 14, r.str[kError]);
+    if (f.bytes_up) sqlite3_bind_int64(s, 15, static_cast<int64_t>(f.bytes_up));
+    if (f.bytes_down) sqlite3_bind_int64(s, 16, static_cast<int64_t>(f.bytes_down));
+    bind_text_or_null(s, 17, r.server_ids_json);
+    timing_.clear();
+    if (f.timing_us[kTotal] >= 0) {
+        static const char *names[kTimings] = {"dns_us", "connect_us", "tls_us", "first_byte_us", "total_us"};
+        timing_ = "{";
+        for (int i = 0; i < kTimings; ++i)
+            if (f.timing_us[i] >= 0) timing_ += fmt::format("{}\"{}\":{}", timing_.size() > 1 ? "," : "", names[i], f.timing_us[i]);
+        timing_ += "}";
+    }
+    bind_text_or_null(s, 18, timing_);
+    bind_text_or_null(s, 19, r.str[kServerIp]);
+    if (f.server_port) sqlite3_bind_int(s, 20, f.server_port);
+    sqlite3_bind_int64(s, 21, r.tid);
+    sqlite3_bind_int64(s, 22, session_);
+    int rc = sqlite3_step(s);
+    insert_request_.reset();
+    if (rc != SQLITE_DONE) {
+        batch_failed_ = true;
+        note_problem(sqlite_error(db_, rc, "writing requests", cfg_.path));
+        return;
+    }
+    int64_t id = sqlite3_last_insert_rowid(db_);
+    sqlite3_stmt *ri = insert_request_id_.get();
+    for (size_t i = 0; i < r.n_ids; ++i) {
+        sqlite3_bind_int64(ri, 1, id);
+        bind_text_or_null(ri, 2, r.id_pairs[2 * i]);
+        sqlite3_bind_text(ri, 3, r.id_pairs[2 * i + 1].data(), static_cast<int>(r.id_pairs[2 * i + 1].size()), SQLITE_STATIC);
+        rc = sqlite3_step(ri);
+        insert_request_id_.reset();
+        if (rc != SQLITE_DONE) {
+            batch_failed_ = true;
+            note_problem(sqlite_error(db_, rc, "writing request ids", cfg_.path));
+            return;
+        }
+    }
+}
+
+// Requests that started before `time_ns` go, with their ids.
+void Store::evict_requests_before(int64_t time_ns) {
+    int64_t last = query_int(db_, fmt::format("SELECT coalesce(max(id), 0) FROM requests WHERE start_ns < {}", time_ns).c_str(), cfg_.path);
+    if (last == 0) return;
+    exec(db_, fmt::format("DELETE FROM request_ids WHERE request <= {}; DELETE FROM requests WHERE id <= {}", last, last).c_str(),
+         cfg_.path);
+}
+
 uint64_t Store::commit() {
     if (!in_batch_) {
         store_errors.fetch_add(1, std::memory_order_relaxed);
@@ -316,17 +415,29 @@ void Store::enforce_size() {
                     exec(db_, "PRAGMA incremental_vacuum", cfg_.path);
                 return;
             }
-            int64_t lo = query_int(db_, "SELECT coalesce(min(id),0) FROM events", cfg_.path);
-            int64_t hi = query_int(db_, "SELECT coalesce(max(id),0) FROM events", cfg_.path);
-            if (hi < lo || hi == 0) return;  // nothing of ours left to delete
             uint64_t target = cfg_.max_bytes - cfg_.max_bytes / 10;
             double share = static_cast<double>(used - target) / static_cast<double>(used);
-            int64_t k = static_cast<int64_t>(static_cast<double>(hi - lo + 1) * share) + 1;
-            Stmt del(db_, "DELETE FROM events WHERE id < ?", cfg_.path);
-            sqlite3_bind_int64(del.get(), 1, lo + k);
-            int rc = sqlite3_step(del.get());
-            if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "retention", cfg_.path);
-            evicted.fetch_add(static_cast<uint64_t>(sqlite3_changes(db_)), std::memory_order_relaxed);
+            int64_t lo = query_int(db_, "SELECT coalesce(min(id),0) FROM events", cfg_.path);
+            int64_t hi = query_int(db_, "SELECT coalesce(max(id),0) FROM events", cfg_.path);
+            if (hi >= lo && hi > 0) {
+                int64_t k = static_cast<int64_t>(static_cast<double>(hi - lo + 1) * share) + 1;
+                Stmt del(db_, "DELETE FROM events WHERE id < ?", cfg_.path);
+                sqlite3_bind_int64(del.get(), 1, lo + k);
+                int rc = sqlite3_step(del.get());
+                if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "retention", cfg_.path);
+                evicted.fetch_add(static_cast<uint64_t>(sqlite3_changes(db_)), std::memory_order_relaxed);
+                // Requests go with the events of their time.
+                int64_t oldest = query_int(db_, "SELECT coalesce((SELECT time_ns FROM events ORDER BY id LIMIT 1), 0)", cfg_.path);
+                if (oldest) evict_requests_before(oldest);
+            } else {
+                // No events left: the requests themselves are over the cap.
+                int64_t rlo = query_int(db_, "SELECT coalesce(min(id),0) FROM requests", cfg_.path);
+                int64_t rhi = query_int(db_, "SELECT coalesce(max(id),0) FROM requests", cfg_.path);
+                if (rhi < rlo || rhi == 0) return;  // nothing of ours left to delete
+                int64_t k = static_cast<int64_t>(static_cast<double>(rhi - rlo + 1) * share) + 1;
+                exec(db_, fmt::format("DELETE FROM request_ids WHERE request < {0}; DELETE FROM requests WHERE id < {0}", rlo + k).c_str(),
+                     cfg_.path);
+            }
         }
     } catch (const Error &e) {
         note_problem(e);
@@ -348,6 +459,7 @@ void Store::enforce_age() {
     int64_t lo = query_int(db_, "SELECT coalesce(min(id),0) FROM events", cfg_.path);
     int64_t hi = query_int(db_, "SELECT coalesce(max(id),0) FROM events", cfg_.path) + 1;
     int64_t id = 0;
+    evict_requests_before(cutoff);
     if (probe(lo, id) >= cutoff) return;
     while (lo + 1 < hi) {  // invariant: event at lo is old; events at >= hi are new (or absent)
         int64_t mid = lo + (hi - lo) / 2;
@@ -384,6 +496,7 @@ Snapshot Store::snapshot() {
     Snapshot s;
     try {
         s.events = static_cast<uint64_t>(query_int(reader_, "SELECT count(*) FROM events", cfg_.path));
+        s.requests = static_cast<uint64_t>(query_int(reader_, "SELECT count(*) FROM requests", cfg_.path));
         s.db_bytes = static_cast<uint64_t>(query_int(reader_, "PRAGMA page_count", cfg_.path) *
                                            query_int(reader_, "PRAGMA page_size", cfg_.path));
     } catch (const Error &e) {

@@ -15,7 +15,7 @@
 namespace tt::store {
 
 // Current schema version (PRAGMA user_version). Migrations only move forward.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 struct StoreConfig {
     std::string path;
@@ -25,7 +25,7 @@ struct StoreConfig {
 };
 
 struct Snapshot {
-    uint64_t events = 0, db_bytes = 0, pending_upload = 0, reports_pending = 0;
+    uint64_t events = 0, requests = 0, db_bytes = 0, pending_upload = 0, reports_pending = 0;
 };
 
 class Store final : public queue::Sink {
@@ -44,6 +44,7 @@ public:
     // Sink (writer thread only).
     void begin() override;
     void add(const queue::EventView &e) override;
+    void add_request(const queue::RequestView &r) override;
     uint64_t commit() override;
     void idle() override;
     void interrupt() noexcept override;
@@ -67,12 +68,14 @@ private:
     void recover(const char *why);  // move the damaged file aside and start afresh
     void enforce_size();
     void enforce_age();
+    void evict_requests_before(int64_t time_ns);
     void note_problem(const Error &e);
     static int busy_handler(void *self, int count);
 
     StoreConfig cfg_;
     sqlite3 *db_ = nullptr;
-    Stmt insert_, begin_, commit_, rollback_;
+    Stmt insert_, insert_request_, insert_request_id_, begin_, commit_, rollback_;
+    std::string timing_;
     int64_t session_ = 0;
     std::string install_id_;
     std::string recovered_to_;
