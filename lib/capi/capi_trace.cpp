@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "capi/api.hpp"
+#include "capi/requests.hpp"
 #include "client/client.hpp"
 #include "trace/request.hpp"
 
@@ -27,8 +28,12 @@ tt_status check_client(tt_client *c, const char *fn, Handle *&h, uint64_t &st) {
     return TT_OK;
 }
 
-tt_status begin(void **out, tt_client *c, uint8_t kind, const char *what, const char *url, const char *parent, unsigned flags,
-                const char *fn) {
+}  // namespace
+
+namespace tt::capi {
+
+tt_status request_begin(void **out, tt_client *c, uint8_t kind, const char *what, const char *url, const char *parent,
+                        unsigned flags, const char *fn) {
     if (!out) return tt::set_error(TT_EINVAL, fmt::format("{}: out is NULL", fn), "pass the address of a pointer variable");
     *out = nullptr;
     Handle *h;
@@ -49,7 +54,7 @@ tt_status begin(void **out, tt_client *c, uint8_t kind, const char *what, const 
     return TT_OK;
 }
 
-Request *live(const void *p, const char *fn) {
+Request *live_request(const void *p, const char *fn) {
     if (!p) throw tt::Error(TT_EMISUSE, fmt::format("{}: the request is NULL", fn), "pass what tt_request_begin or tt_span_begin gave you");
     Request *r = req_of(p);
     if (r->magic == tt::trace::kRequestEnded)
@@ -61,8 +66,8 @@ Request *live(const void *p, const char *fn) {
     return r;
 }
 
-tt_status end(void *p, int status, const char *error, const char *fn) {
-    Request *r = live(p, fn);
+tt_status request_end(void *p, int status, const char *error, const char *fn) {
+    Request *r = live_request(p, fn);
     r->magic = tt::trace::kRequestEnded;  // a second end now fails loudly
     r->deactivate();
     auto *h = static_cast<Handle *>(r->owner);
@@ -97,13 +102,17 @@ tt_status end(void *p, int status, const char *error, const char *fn) {
     return TT_OK;
 }
 
-}  // namespace
+}  // namespace tt::capi
+
+using tt::capi::live_request;
+using tt::capi::request_begin;
+using tt::capi::request_end;
 
 extern "C" {
 
 TT_API tt_status tt_request_begin(tt_request **out, tt_client *c, const char *method, const char *url) noexcept {
     TT_API_BEGIN
-    return begin(reinterpret_cast<void **>(out), c, 0, method, url, nullptr, 0, "tt_request_begin");
+    return request_begin(reinterpret_cast<void **>(out), c, 0, method, url, nullptr, 0, "tt_request_begin");
     TT_API_END
 }
 
@@ -114,7 +123,7 @@ TT_API tt_status tt_request_begin_opts(tt_request **out, tt_client *c, const tt_
         return tt::set_error(TT_EMISUSE,
                              fmt::format("tt_request_begin_opts: o->version is {}, this library knows 1 to {}", o->version, TT_REQUEST_OPTIONS_VERSION),
                              "initialise the struct with TT_REQUEST_OPTIONS_INIT");
-    return begin(reinterpret_cast<void **>(out), c, 0, o->method, o->url, o->parent, o->flags, "tt_request_begin_opts");
+    return request_begin(reinterpret_cast<void **>(out), c, 0, o->method, o->url, o->parent, o->flags, "tt_request_begin_opts");
     TT_API_END
 }
 
@@ -127,7 +136,7 @@ TT_API const char *tt_request_traceparent(const tt_request *r) noexcept {
 TT_API tt_status tt_request_trace_id(const tt_request *r, char out[33]) noexcept {
     TT_API_BEGIN
     if (!out) return tt::set_error(TT_EINVAL, "tt_request_trace_id: out is NULL", "pass a buffer of 33 chars");
-    Request *q = live(r, "tt_request_trace_id");
+    Request *q = live_request(r, "tt_request_trace_id");
     std::memcpy(out, q->traceparent + 3, 32);
     out[32] = '\0';
     return TT_OK;
@@ -136,7 +145,7 @@ TT_API tt_status tt_request_trace_id(const tt_request *r, char out[33]) noexcept
 
 TT_API tt_status tt_request_header(tt_request *r, const char *name, const char *value) noexcept {
     TT_API_BEGIN
-    Request *q = live(r, "tt_request_header");
+    Request *q = live_request(r, "tt_request_header");
     if (!name || !value)
         return tt::set_error(TT_EINVAL, fmt::format("tt_request_header: {} is NULL", name ? "value" : "name"),
                              "pass each response header as a name and a value");
@@ -149,7 +158,7 @@ TT_API tt_status tt_request_header(tt_request *r, const char *name, const char *
 
 TT_API tt_status tt_request_bytes(tt_request *r, uint64_t sent, uint64_t received) noexcept {
     TT_API_BEGIN
-    Request *q = live(r, "tt_request_bytes");
+    Request *q = live_request(r, "tt_request_bytes");
     q->bytes_up = sent;
     q->bytes_down = received;
     return TT_OK;
@@ -163,13 +172,13 @@ TT_API tt_status tt_request_end(tt_request *r, int http_status, const char *erro
     if (http_status < 0 || http_status > 999)
         return tt::set_error(TT_EINVAL, fmt::format("tt_request_end: http_status {} is not an HTTP status", http_status),
                              "pass the response's status (100..999), or 0 when no response arrived; the request is still open");
-    return end(r, http_status, error, "tt_request_end");
+    return request_end(r, http_status, error, "tt_request_end");
     TT_API_END
 }
 
 TT_API tt_status tt_span_begin(tt_span **out, tt_client *c, const char *name) noexcept {
     TT_API_BEGIN
-    return begin(reinterpret_cast<void **>(out), c, 1, name, nullptr, nullptr, 0, "tt_span_begin");
+    return request_begin(reinterpret_cast<void **>(out), c, 1, name, nullptr, nullptr, 0, "tt_span_begin");
     TT_API_END
 }
 
@@ -177,7 +186,7 @@ TT_API tt_status tt_span_end(tt_span *s, const char *error) noexcept {
     TT_API_BEGIN
     if (s && req_of(s)->magic == tt::trace::kRequestAlive && req_of(s)->kind != 1)
         return tt::set_error(TT_EMISUSE, "tt_span_end: this is an HTTP request; end it with tt_request_end", "pair tt_request_begin with tt_request_end");
-    return end(s, 0, error, "tt_span_end");
+    return request_end(s, 0, error, "tt_span_end");
     TT_API_END
 }
 

@@ -68,6 +68,7 @@ void release_request(Request *r) noexcept {
     r->magic = kRequestEnded;
     r->cfg.reset();
     r->server_ids.clear();
+    r->curl = Request::Curl{};
     Pool &p = pool();
     try {
         std::lock_guard<std::mutex> lk(p.mu);

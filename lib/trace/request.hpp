@@ -45,6 +45,12 @@ struct Request {
     int status = 0;
     std::vector<std::pair<std::string, std::string>> server_ids;
     uint32_t headers_capped = 0;
+    // Set by the libcurl helper (opaque here: the trace layer does not include curl.h).
+    struct Curl {
+        void *easy = nullptr, *our_headers = nullptr;
+        void *app_headers = nullptr, *app_header_fn = nullptr, *app_header_data = nullptr;
+        const char *app_error_buffer = nullptr;
+    } curl;
     // Thread context handling.
     bool activated = false;
     queue::TraceContext prev{};
