@@ -70,7 +70,9 @@ typedef struct tt_error {
 } tt_error;
 
 /* This thread's last failure. Never NULL. Successful calls do not clear it, so read it
- * right after a call returned an error. Valid until this thread's next telltale call. */
+ * right after a call returned an error (tt_open is the exception: it starts by clearing
+ * it, so after TT_OK it holds TT_OK or tt_open's TT_ECORRUPT recovery note).
+ * Valid until this thread's next telltale call. */
 TT_API const tt_error *tt_error_last(void) TT_NOEXCEPT;
 
 /* "TT_EINVAL" for TT_EINVAL; "TT_UNKNOWN" for a code this version does not know. Never NULL. */

@@ -57,6 +57,8 @@ TT_API void tt_stats_init(tt_stats *s) noexcept {
 
 TT_API tt_status tt_open(tt_client **out, const tt_options *opts) noexcept {
     TT_API_BEGIN
+    // A fresh start: after TT_OK, tt_error_last() is TT_OK or tt_open's own TT_ECORRUPT note.
+    tt::set_error_static(TT_OK, "no error", "");
     if (!out) return tt::set_error_static(TT_EINVAL, "tt_open: out is NULL", "pass the address of a tt_client* variable: tt_open(&client, &opts)");
     *out = nullptr;
     *out = tt::client::open(opts);

@@ -74,7 +74,13 @@ void create_private(const std::string &path) {
     if (fd < 0) {
         int e = errno;
         const char *hint = "pass a db_path inside a directory the app can write to, such as its data directory";
-        if (e == ENOENT) hint = "create the directory first, or pass a db_path inside an existing directory";
+        if (e == ENOENT) {
+            auto slash = path.rfind('/');
+            std::string dir = slash == std::string::npos ? "." : path.substr(0, slash ? slash : 1);
+            hint = access(dir.c_str(), F_OK) == 0
+                       ? "this directory does not accept new files (a virtual file system?): pass a db_path inside the app's data directory"
+                       : "create the directory first, or pass a db_path inside an existing directory";
+        }
         else if (e == ENOSPC) hint = "the disk is full: free some space";
         else if (e == EISDIR) hint = "db_path names a directory; pass a file name inside it, such as \"<dir>/telltale.db\"";
         const char *what = (e == EACCES || e == EPERM || e == EROFS) ? "is not writable" : "cannot be opened for writing";

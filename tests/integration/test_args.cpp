@@ -83,6 +83,12 @@ TEST_CASE("tt_open rejects NULL and bad options") {
     check_error(tt_open(&c, &bad), TT_ESTORE, d.path.c_str());
 
     CHECK(!std::filesystem::exists(db));  // nothing was created by the failed calls
+
+    // tt_open clears the last error: after TT_OK it says TT_OK (or tt_open's own recovery note).
+    REQUIRE(tt_error_last()->code != TT_OK);
+    REQUIRE(tt_open(&c, &o) == TT_OK);
+    CHECK(tt_error_last()->code == TT_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
 }
 
 TEST_CASE("tt_options_init and tt_stats_init") {
