@@ -1,1 +1,297 @@
-int main() { return 1; }
+// telltale: look inside a telltale buffer (the SQLite file an app logs into) from a shell.
+// Read-only and safe to run while the app writes. Exit codes: 0 ok, 1 failed, 2 bad usage.
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "core/text.hpp"
+#include "store/store.hpp"
+#include "telltale/telltale.h"
+
+namespace ttcli {
+namespace {
+
+std::string g_verb;  // for message prefixes: "telltale dump: ..."
+
+constexpr const char kSinceForms[] =
+    "a duration ago (30s, 10m, 2h, 7d, or combined like 1h30m), an RFC 3339 time (2026-11-29T09:25:46Z, "
+    "2026-11-29T10:25:46.5+01:00, or a date like 2026-11-29) or unix nanoseconds (1795944346123456789)";
+constexpr const char kLevelForms[] = "trace, debug, info, warn, error, fatal (any case), or an OTLP severity number 1..24";
+
+constexpr const char kHelp[] = R"(telltale - look inside a telltale buffer (the SQLite file an app logs into)
+
+usage:
+  telltale dump DB [--since X] [--level L]   the events as NDJSON, oldest first
+  telltale stats [--json] DB                 counts, time range and sizes
+  telltale verify DB                         check the file for damage; prints "ok" if none
+  telltale version                           versions of this tool, the library and SQLite
+  telltale help [VERB]                       this text (also: --help, VERB --help)
+
+dump options:
+  --since X   only events since X: a duration ago (30s, 10m, 2h, 7d, 1h30m),
+              an RFC 3339 time (2026-11-29T09:25:46Z) or unix nanoseconds
+  --level L   only events at or above L: trace, debug, info, warn, error, fatal,
+              or an OTLP severity number 1..24
+
+DB is the buffer file: the db_path the app passes to tt_open. It is only read, so it is
+safe to run while the app is writing; a missing file is reported, never created.
+
+exit status: 0 success, 1 failure, 2 wrong command line
+)";
+
+struct Verb {
+    const char *name;
+    const char *usage;
+};
+constexpr Verb kVerbs[] = {
+    {"dump", "telltale dump DB [--since X] [--level L]"},
+    {"stats", "telltale stats [--json] DB"},
+    {"verify", "telltale verify DB"},
+    {"version", "telltale version"},
+    {"help", "telltale help [VERB]"},
+};
+
+const Verb *find_verb(std::string_view name) {
+    for (const auto &v : kVerbs)
+        if (name == v.name) return &v;
+    return nullptr;
+}
+
+std::string usage_of(std::string_view verb) {
+    const Verb *v = find_verb(verb);
+    return v ? fmt::format("usage: {}", v->usage) : std::string("usage: telltale VERB ...");
+}
+
+// Flags before or after the positionals, as --name value or --name=value; "--" ends them.
+struct Flag {
+    const char *name;
+    bool takes_value;
+    const char *forms = "";  // shown when the value is missing
+};
+struct Parsed {
+    std::vector<std::string> positional;
+    std::vector<std::pair<std::string, std::string>> flags;  // in order; later ones win
+    bool help = false;
+    std::optional<std::string> get(std::string_view name) const {
+        std::optional<std::string> v;
+        for (const auto &[k, val] : flags)
+            if (k == name) v = val;
+        return v;
+    }
+    bool has(std::string_view name) const {
+        for (const auto &f : flags)
+            if (f.first == name) return true;
+        return false;
+    }
+};
+
+Parsed parse(const std::vector<std::string> &args, std::initializer_list<Flag> known) {
+    Parsed p;
+    bool flags_done = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        if (flags_done || a.size() < 2 || a[0] != '-') {
+            p.positional.push_back(a);
+            continue;
+        }
+        if (a == "--") {
+            flags_done = true;
+            continue;
+        }
+        if (a == "-h" || a == "--help") {
+            p.help = true;
+            continue;
+        }
+        std::string name = a, value;
+        bool inline_value = false;
+        if (auto eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
+            name = a.substr(0, eq);
+            value = a.substr(eq + 1);
+            inline_value = true;
+        }
+        const Flag *f = nullptr;
+        for (const auto &k : known)
+            if (name == k.name) f = &k;
+        if (!f) {
+            std::string valid;
+            for (const auto &k : known) valid += fmt::format("{}{}", valid.empty() ? "" : ", ", k.name);
+            usage_error(fmt::format("unknown option {}", name),
+                        valid.empty() ? fmt::format("{} takes no options", g_verb) : fmt::format("{} takes {}", g_verb, valid));
+        }
+        if (f->takes_value && !inline_value) {
+            if (i + 1 >= args.size())
+                usage_error(fmt::format("{} needs a value", name), *f->forms ? fmt::format("valid forms: {}", f->forms) : "");
+            value = args[++i];
+        } else if (!f->takes_value && inline_value) {
+            usage_error(fmt::format("{} takes no value", name), "");
+        }
+        p.flags.emplace_back(name, value);
+    }
+    return p;
+}
+
+std::string one_db(const Parsed &p) {
+    if (p.positional.empty()) usage_error("which buffer? DB is missing", "pass the buffer file, the db_path the app gives tt_open");
+    if (p.positional.size() > 1)
+        usage_error(fmt::format("one DB at a time; got {} paths ({}, {}{})", p.positional.size(), p.positional[0], p.positional[1],
+                                p.positional.size() > 2 ? ", ..." : ""),
+                    "run the command once per buffer");
+    return p.positional[0];
+}
+
+bool all_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+int64_t parse_since(const std::string &v) {
+    if (all_digits(v)) {
+        // More digits than an int64 can hold is a typo, not a time.
+        if (v.size() > 19 || (v.size() == 19 && v > "9223372036854775807"))
+            usage_error(fmt::format("--since {} is too large for unix nanoseconds", v), fmt::format("valid forms: {}", kSinceForms));
+        int64_t ns = std::stoll(v);
+        // Before 1973: almost surely seconds, milliseconds or microseconds, or a missing unit.
+        if (ns < 100'000'000'000'000'000)
+            warn(fmt::format("--since {} is read as unix nanoseconds, that is {}; for unix seconds append 9 zeros, "
+                             "for \"that long ago\" add a unit (30s, 10m, 2h, 7d)",
+                             v, rfc3339(ns)));
+        return ns;
+    }
+    if (auto d = parse_duration(v)) return now_ns() - *d;
+    if (auto t = parse_rfc3339(v)) return *t;
+    usage_error(fmt::format("--since \"{}\" is not a time", v), fmt::format("valid forms: {}", kSinceForms));
+}
+
+int run_dump(const std::vector<std::string> &args) {
+    Parsed p = parse(args, {{"--since", true, kSinceForms}, {"--level", true, kLevelForms}});
+    if (p.help) {
+        fmt::print("{}\n\n--since X: {}\n--level L: {}\n", usage_of("dump"), kSinceForms, kLevelForms);
+        return 0;
+    }
+    DumpOptions o;
+    o.db = one_db(p);
+    if (auto s = p.get("--since")) o.since_ns = parse_since(*s);
+    if (auto l = p.get("--level")) {
+        o.min_level = parse_level(*l);
+        if (!o.min_level) usage_error(fmt::format("--level \"{}\" is not a level", *l), fmt::format("valid forms: {}", kLevelForms));
+    }
+    return dump(o);
+}
+
+int run_stats(const std::vector<std::string> &args) {
+    Parsed p = parse(args, {{"--json", false}});
+    if (p.help) {
+        fmt::print("{}\n\n--json: one JSON object (events, requests, reports_pending, db_bytes, wal_bytes, oldest, newest,\n"
+                   "by_level, sessions, schema_version, install_id, path) instead of a table\n",
+                   usage_of("stats"));
+        return 0;
+    }
+    return stats(one_db(p), p.has("--json"));
+}
+
+int run_verify(const std::vector<std::string> &args) {
+    Parsed p = parse(args, {});
+    if (p.help) {
+        fmt::print("{}\n\nRuns SQLite's integrity check and checks the schema. Prints \"ok\" and exits 0, or lists the\n"
+                   "problems and exits 1.\n",
+                   usage_of("verify"));
+        return 0;
+    }
+    return verify(one_db(p));
+}
+
+int run_version(const std::vector<std::string> &args) {
+    Parsed p = parse(args, {});
+    if (!p.positional.empty()) usage_error(fmt::format("version takes no arguments, got \"{}\"", p.positional[0]), "");
+    // The static library is linked in, so tt_version() is this binary's own library.
+    fmt::print("telltale {} (library {}, buffer schema {}, SQLite {})\n", TT_VERSION_STRING, tt_version(), tt::store::kSchemaVersion,
+               sqlite3_libversion());
+    return 0;
+}
+
+int run_help(const std::vector<std::string> &args) {
+    if (!args.empty() && args[0] != "-h" && args[0] != "--help") {
+        if (!find_verb(args[0]))
+            usage_error(fmt::format("no verb named \"{}\"", args[0]), "the verbs are dump, stats, verify, version, help");
+        if (args[0] == "dump") return run_dump({"--help"});
+        if (args[0] == "stats") return run_stats({"--help"});
+        if (args[0] == "verify") return run_verify({"--help"});
+        fmt::print("{}\n", usage_of(args[0]));
+        return 0;
+    }
+    fmt::print("{}", kHelp);
+    return 0;
+}
+
+int run(int argc, char **argv) {
+    if (argc < 2) {
+        std::fputs("telltale: which verb? none given\n\n", stderr);
+        std::fputs(kHelp, stderr);
+        return kExitUsage;
+    }
+    std::string verb = argv[1];
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    if (verb == "-h" || verb == "--help" || verb == "help") {
+        g_verb = "help";
+        return run_help(rest);
+    }
+    if (verb == "--version" || verb == "-V") verb = "version";
+    g_verb = verb;
+    if (verb == "dump") return run_dump(rest);
+    if (verb == "stats") return run_stats(rest);
+    if (verb == "verify") return run_verify(rest);
+    if (verb == "version") return run_version(rest);
+    g_verb.clear();
+    usage_error(fmt::format("unknown verb \"{}\"", verb), "the verbs are dump, stats, verify, version; run `telltale help`");
+}
+
+}  // namespace
+
+void warn(std::string_view message) {
+    std::string line = fmt::format("telltale{}{}: warning: ", g_verb.empty() ? "" : " ", g_verb);
+    std::string clean;
+    tt::text::utf8_repair(message, clean);
+    fmt::print(stderr, "{}{}\n", line, clean);
+}
+
+}  // namespace ttcli
+
+int main(int argc, char **argv) {
+    using namespace ttcli;
+    auto prefix = [] { return fmt::format("telltale{}{}", g_verb.empty() ? "" : " ", g_verb); };
+    try {
+        try {
+            int rc = run(argc, argv);
+            if (std::fflush(stdout) != 0) fail("writing to standard output failed", "check that the disk is not full");
+            return rc;
+        } catch (const Failure &f) {
+            // Paths and SQLite messages may hold any bytes: keep stderr valid UTF-8 too.
+            std::string msg, hint;
+            tt::text::utf8_repair(f.message, msg);
+            tt::text::utf8_repair(f.hint, hint);
+            fmt::print(stderr, "{}: {}\n", prefix(), msg);
+            if (!hint.empty()) fmt::print(stderr, "  hint: {}\n", hint);
+            if (f.code == kExitUsage) fmt::print(stderr, "{}\n  run `telltale help` for the verbs and their options\n", usage_of(g_verb));
+            return f.code;
+        } catch (const std::bad_alloc &) {
+            fmt::print(stderr, "{}: out of memory\n  hint: free some memory, or narrow the output with --since/--level\n", prefix());
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "{}: unexpected failure: {}\n  hint: please report this as a telltale bug, with this message\n", prefix(), e.what());
+        }
+    } catch (...) {
+        // Printing the error failed too (stderr closed?): the exit code still tells.
+    }
+    return kExitFail;
+}

@@ -1,0 +1,97 @@
+// Shared pieces of the `telltale` CLI: the error type that carries an exit code and a
+// hint up to main(), a read-only view of a buffer file, and the text helpers (times,
+// levels, JSON) the verbs use to print what they find.
+#pragma once
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ttcli {
+
+// Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+
+// Thrown by the verbs; main() prints it and exits with `code`. Never leaves main().
+struct Failure {
+    int code;
+    std::string message;  // what went wrong
+    std::string hint;     // what to do about it (may be empty)
+};
+
+[[noreturn]] void fail(std::string message, std::string hint);
+[[noreturn]] void usage_error(std::string message, std::string hint);
+// "telltale VERB: warning: ..." on stderr; the verb goes on.
+void warn(std::string_view message);
+
+// ---------------------------------------------------------------- the buffer file
+
+// A read-only connection to a buffer. Opening checks the file exists (SQLite would
+// otherwise report a vague error) and that it is an SQLite file at all.
+class Db {
+public:
+    explicit Db(std::string path);
+    ~Db();
+    Db(const Db &) = delete;
+    Db &operator=(const Db &) = delete;
+
+    sqlite3 *get() const noexcept { return db_; }
+    const std::string &path() const noexcept { return path_; }
+
+    bool has_table(const char *name);
+    std::vector<std::string> columns(const char *table);
+    // First column of the first row (0 if no row, or if it is NULL).
+    int64_t query_int(const char *sql);
+    std::optional<std::string> query_text(const char *sql);
+    // A Failure describing an SQLite error on this file while doing `what`.
+    [[noreturn]] void raise(int rc, std::string_view what);
+
+private:
+    std::string path_;
+    sqlite3 *db_ = nullptr;
+};
+
+// RAII statement; prepare failures raise through the Db.
+class Stmt {
+public:
+    Stmt(Db &db, const std::string &sql);
+    ~Stmt() { sqlite3_finalize(s_); }
+    Stmt(const Stmt &) = delete;
+    Stmt &operator=(const Stmt &) = delete;
+    sqlite3_stmt *get() const noexcept { return s_; }
+    // True for a row, false when done; raises on error.
+    bool step(std::string_view what);
+
+private:
+    Db &db_;
+    sqlite3_stmt *s_ = nullptr;
+};
+
+// A column as raw bytes ("" for NULL).
+std::string_view column_bytes(sqlite3_stmt *s, int i);
+
+// ---------------------------------------------------------------- text
+
+// 2026-11-29T09:25:46.123456789Z
+std::string rfc3339(int64_t unix_ns);
+// Parses RFC 3339 (offset or Z; fraction up to 9 digits) or a bare date (midnight UTC).
+std::optional<int64_t> parse_rfc3339(std::string_view s);
+// "30s", "10m", "2h", "7d", also compound "1h30m": nanoseconds.
+std::optional<int64_t> parse_duration(std::string_view s);
+int64_t now_ns();
+
+// OTLP severity number to its short name; in-between numbers map to the lower name.
+const char *level_name(int64_t severity);
+// "warn", "ERROR", "13": the severity number; nullopt if not a level.
+std::optional<int> parse_level(std::string_view s);
+
+// Append s as a JSON string (with quotes): invalid UTF-8 repaired, control characters escaped.
+void json_string(std::string_view s, std::string &out);
+// True if s (valid UTF-8) is exactly one JSON object that strict parsers accept.
+bool json_is_object(std::string_view s);
+
+}  // namespace ttcli
