@@ -450,8 +450,9 @@ void Store::enforce_size() {
     }
 }
 
-// Delete events older than max_age_s. Ids grow with time, so a binary search over ids
-// finds the cut without an index on time_ns.
+// Delete events older than max_age_s. Ids grow with time (within a batch's span: one
+// thread's records are inserted before the next thread's), so a binary search over ids
+// finds the cut without an index on time_ns, give or take one commit interval.
 void Store::enforce_age() {
     int64_t cutoff = static_cast<int64_t>(clock::realtime_ns()) - static_cast<int64_t>(cfg_.max_age_s) * 1'000'000'000ll;
     Stmt at(db_, "SELECT id, time_ns FROM events WHERE id >= ? ORDER BY id LIMIT 1", cfg_.path);
