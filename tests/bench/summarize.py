@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Summarize a run of tests/bench/run.sh: figures, ratios between peers, and the targets.
+
+usage: summarize.py RESULTS_DIR
+RESULTS_DIR holds log.json, ingest.json, store.json (Google Benchmark JSON), rss_new.json,
+rss_50mb.json (tt_rss) and machine.txt. Prints plain text; writes summary.json next to them.
+Verdicts are information, not a test: nothing here fails the run.
+"""
+import json
+import os
+import sys
+
+d = sys.argv[1]
+
+
+def load(name):
+    p = os.path.join(d, name)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def runs(doc):
+    """run_name -> counters: the 'median' aggregate when there are repetitions, else the run."""
+    out = {}
+    if not doc:
+        return out
+    for b in doc["benchmarks"]:
+        name = b["run_name"]
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                out[name] = b
+        elif name not in out or out[name].get("run_type") != "aggregate":
+            out[name] = b
+    return out
+
+
+def find(rs, prefix, suffix=""):
+    for k, v in rs.items():
+        if k.startswith(prefix) and k.endswith(suffix):
+            return v
+    return None
+
+
+log = runs(load("log.json"))
+log.update(runs(load("log_cold.json")))
+ingest = runs(load("ingest.json"))
+store = runs(load("store.json"))
+rss_new = load("rss_new.json")
+rss_50 = load("rss_50mb.json")
+machine = open(os.path.join(d, "machine.txt")).read().strip() if os.path.exists(os.path.join(d, "machine.txt")) else ""
+
+summary = {}
+verdicts = []
+
+
+def verdict(what, ok, figure, target):
+    verdicts.append((what, ok, figure, target))
+
+
+def ratio(a, b):
+    return a / b if a and b else float("nan")
+
+
+print("=" * 100)
+print("telltale benchmarks - summary")
+print(machine)
+print("=" * 100)
+
+# ------------------------------------------------------------------ latency
+if log:
+    ovh = (find(log, "BM_floor_rdtsc") or {}).get("timer_ovh_ns", 0.0)
+    floor_tsc = find(log, "BM_floor_rdtsc")
+    floor_cg = find(log, "BM_floor_clock_gettime")
+    floor_cp = find(log, "BM_floor_copy_event")
+    print("\nCaller-thread latency per call (TSC stamps around each call; bursts of 1000, backend catches up between bursts)")
+    print(f"  timer overhead (empty timed region, median): {ovh:.1f} ns - included in 'raw', subtracted in 'net'")
+    if floor_tsc and floor_cg:
+        print(f"  floors (net medians): rdtsc {floor_tsc['median_ns'] - ovh:.1f} ns, clock_gettime(CLOCK_REALTIME) {floor_cg['median_ns'] - ovh:.1f} ns"
+              + (f", copy_event (strlen+memcpy of the event into L1 + rdtsc) {floor_cp['median_ns'] - ovh:.1f} ns" if floor_cp else ""))
+    print(f"  {'peer':40s} {'median':>8s} {'p90':>8s} {'p99':>8s} {'p99.9':>9s} {'max':>10s} {'net med':>8s} {'net p99':>8s} {'amort':>7s} {'dropped':>8s}")
+    rows = [
+        ("telltale tt_log_attrs, 1 thread", "BM_log_telltale/", "threads:1"),
+        ("telltale tt_log_attrs, 2 threads", "BM_log_telltale/", "threads:2"),
+        ("spdlog async, 1 thread", "BM_log_spdlog_async/", "threads:1"),
+        ("spdlog async, 2 threads", "BM_log_spdlog_async/", "threads:2"),
+        ("telltale, first lap of a fresh ring", "BM_log_telltale_cold/", "threads:1"),
+    ]
+    got = {}
+    for label, pre, suf in rows:
+        r = find(log, pre, suf)
+        if not r:
+            continue
+        got[label] = r
+        print(f"  {label:40s} {r['median_ns']:8.1f} {r['p90_ns']:8.1f} {r['p99_ns']:8.1f} {r['p999_ns']:9.1f} {r['max_ns']:10.0f}"
+              f" {r['median_ns'] - ovh:8.1f} {r['p99_ns'] - ovh:8.1f} {r.get('amortized_ns', float('nan')):7.1f} {r['dropped']:8.0f}")
+    print("  (ns; medians over 3 repetitions of each figure; 'amort' = mean per call of a burst timed as a whole)")
+    for t in (1, 2):
+        tt = got.get(f"telltale tt_log_attrs, {t} thread" + ("s" if t == 2 else ""))
+        sp = got.get(f"spdlog async, {t} thread" + ("s" if t == 2 else ""))
+        if not (tt and sp):
+            continue
+        raw_r = ratio(sp["median_ns"], tt["median_ns"])
+        net_r = ratio(sp["median_ns"] - ovh, tt["median_ns"] - ovh)
+        p99_r = ratio(sp["p99_ns"] - ovh, tt["p99_ns"] - ovh)
+        am_r = ratio(sp.get("amortized_ns"), tt.get("amortized_ns"))
+        print(f"  RATIO spdlog/telltale, {t} thread(s): median {raw_r:.2f}x raw, {net_r:.2f}x net; p99 {p99_r:.2f}x net; amortized {am_r:.2f}x")
+        summary[f"log_{t}t"] = {"telltale_median_ns": tt["median_ns"], "telltale_p99_ns": tt["p99_ns"], "spdlog_median_ns": sp["median_ns"],
+                                 "spdlog_p99_ns": sp["p99_ns"], "timer_overhead_ns": ovh, "ratio_median_raw": raw_r, "ratio_median_net": net_r, "ratio_amortized": am_r,
+                                 "telltale_dropped": tt["dropped"], "spdlog_dropped": sp["dropped"]}
+        verdict(f"tt_log median <= 25 ns ({t} thread(s), net)", tt["median_ns"] - ovh <= 25, f"{tt['median_ns'] - ovh:.1f} ns (raw {tt['median_ns']:.1f})", "<= 25 ns")
+        verdict(f"tt_log p99 <= 200 ns ({t} thread(s), net)", tt["p99_ns"] - ovh <= 200, f"{tt['p99_ns'] - ovh:.1f} ns (raw {tt['p99_ns']:.1f})", "<= 200 ns")
+        verdict(f">= 8x faster than spdlog async ({t} thread(s), median, net)", net_r >= 8, f"{net_r:.2f}x (raw {raw_r:.2f}x)", ">= 8x")
+
+# ------------------------------------------------------------------ ingest
+if ingest:
+    tt = find(ingest, "BM_ingest_telltale")
+    raw = find(ingest, "BM_ingest_sqlite/0/")
+    rawav = find(ingest, "BM_ingest_sqlite/1/")
+    print("\nSustained durable ingest, 200k events (bench_log's event), 1 producer, everything committed (medians of 5)")
+    if tt:
+        print(f"  telltale (TT_FULL_BLOCK, tt_flush)           {tt['events_per_s']:12,.0f} events/s  dropped {tt['dropped']:.0f}, producer busy {tt['producer_s'] * 1000:.0f} ms")
+    if raw:
+        print(f"  raw SQLite (WAL, NORMAL, 4096 rows/txn)      {raw['events_per_s']:12,.0f} events/s")
+    if rawav:
+        print(f"  raw SQLite + auto_vacuum=INCREMENTAL          {rawav['events_per_s']:12,.0f} events/s")
+    if tt and raw:
+        r = ratio(tt["events_per_s"], raw["events_per_s"])
+        r2 = ratio(tt["events_per_s"], rawav["events_per_s"]) if rawav else float("nan")
+        print(f"  RATIO telltale/raw SQLite: {r:.2f}x (vs raw + auto_vacuum: {r2:.2f}x)")
+        summary["ingest"] = {"telltale_events_per_s": tt["events_per_s"], "raw_events_per_s": raw["events_per_s"],
+                             "raw_autovacuum_events_per_s": rawav["events_per_s"] if rawav else None, "ratio": r,
+                             "telltale_dropped": tt["dropped"]}
+        verdict("ingest >= 0.7x raw SQLite", r >= 0.7, f"{r:.2f}x", ">= 0.7x")
+
+# ------------------------------------------------------------------ store
+if store:
+    be = find(store, "BM_store_bytes_per_event")
+    o50 = find(store, "BM_store_open/50")
+    o0 = find(store, "BM_store_open/0")
+    print("\nBuffer on disk and at open")
+    if be:
+        print(f"  bytes on disk per event: {be['bytes_per_event']:.1f} (100k realistic events, {be['file_bytes'] / 1e6:.1f} MB);"
+              f" payload {be['payload_bytes_per_event']:.1f} B/event, as a spdlog text line {be['text_log_bytes_per_event']:.1f} B/event"
+              f" -> {ratio(be['bytes_per_event'], be['payload_bytes_per_event']):.2f}x payload, {ratio(be['bytes_per_event'], be['text_log_bytes_per_event']):.2f}x text log")
+        summary["bytes_per_event"] = be["bytes_per_event"]
+    if o50:
+        print(f"  tt_open on a {o50['db_bytes'] / 1e6:.1f} MB buffer ({o50['events']:.0f} events): median {o50['open_median_ms']:.2f} ms, max {o50['open_max_ms']:.2f} ms"
+              f" (30 opens); tt_close {o50['close_median_ms']:.2f} ms; first tt_stats_get {o50['first_stats_median_ms']:.2f} ms")
+        summary["open_50mb_ms"] = {"median": o50["open_median_ms"], "max": o50["open_max_ms"]}
+        verdict("tt_open on 50 MB < 5 ms (median of 30)", o50["open_median_ms"] < 5, f"{o50['open_median_ms']:.2f} ms (max {o50['open_max_ms']:.2f})", "< 5 ms")
+    if o0:
+        print(f"  tt_open creating a new buffer: median {o0['open_median_ms']:.2f} ms, max {o0['open_max_ms']:.2f} ms; tt_close {o0['close_median_ms']:.2f} ms")
+
+# ------------------------------------------------------------------ rss
+for label, r in (("new buffer", rss_new), ("50 MB buffer", rss_50)):
+    if not r:
+        continue
+    print(f"\nRSS of an idle open client ({label}, fresh process, VmRSS): before tt_open {r['before_kb'] / 1024:.1f} MiB,"
+          f" idle open {r['idle_kb'] / 1024:.1f} MiB (+{r['idle_delta_kb'] / 1024:.2f} MiB);"
+          f" after the first log+flush +{r['after_log_delta_kb'] / 1024:.2f} MiB; after tt_stats_get {r['after_stats_kb'] / 1024:.1f} MiB")
+    summary[f"rss_{label.replace(' ', '_')}"] = r
+    verdict(f"idle RSS < 8 MB ({label}: delta of tt_open)", r["idle_delta_kb"] * 1024 < 8e6, f"+{r['idle_delta_kb'] / 1024:.2f} MiB", "< 8 MB")
+    verdict(f"idle RSS < 8 MB ({label}: whole process, libs incl.)", r["idle_kb"] * 1024 < 8e6, f"{r['idle_kb'] / 1024:.1f} MiB", "< 8 MB")
+
+print("\nTargets")
+for what, ok, fig, tgt in verdicts:
+    print(f"  [{'PASS' if ok else 'MISS'}] {what:58s} {fig:32s} target {tgt}")
+summary["verdicts"] = [{"what": w, "pass": ok, "figure": f, "target": t} for w, ok, f, t in verdicts]
+with open(os.path.join(d, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=1)
