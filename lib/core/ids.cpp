@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "core/error.hpp"
 
@@ -30,7 +31,11 @@ void random_bytes_buffered(void *buf, size_t n) {
         size_t used = sizeof bytes;
         pid_t pid = 0;
     };
-    thread_local Pool pool;
+    // On the heap: the library's thread-local block must stay tiny, since it is
+    // allocated statically (initial-exec TLS) even when the library is dlopen'ed.
+    thread_local std::unique_ptr<Pool> owned;
+    if (!owned) owned = std::make_unique<Pool>();
+    Pool &pool = *owned;
     if (n > sizeof pool.bytes) return random_bytes(buf, n);
     pid_t pid = getpid();
     if (pool.used + n > sizeof pool.bytes || pool.pid != pid) {

@@ -15,4 +15,11 @@ for fn in $(grep -oE 'TT_API [^;(]*\b(tt_[a-z_0-9]+)\(' "$hdr" | grep -oE 'tt_[a
 done
 soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 [ "$soname" = "libtelltale.so.$major" ] || { echo "SONAME is '$soname', expected libtelltale.so.$major"; exit 1; }
+# The thread-local block is allocated statically even for a dlopen'ed library (initial-exec
+# TLS on the hot path); glibc guarantees only 512 spare bytes for that.
+tls=$(( $(readelf -lW "$so" | awk '$1 == "TLS" {print $6}' || echo 0) + 0 ))
+if [ -n "$tls" ] && [ "$tls" -gt 512 ]; then
+  echo "the library's thread-local data is $tls bytes; keep it under 512 (move big per-thread state to the heap)"
+  exit 1
+fi
 echo "exports: $(nm -D --defined-only "$so" | grep -c ' T tt_') tt_ functions, nothing else; SONAME $soname"
