@@ -259,6 +259,13 @@ uint64_t Queue::drain_round() {
     return n;
 }
 
+bool Queue::any_pending() {
+    std::lock_guard<std::mutex> lk(rings_mu_);
+    for (Ring *r : rings_)
+        if (!r->empty()) return true;
+    return false;
+}
+
 // Rings whose thread has exited and that are empty: fold their counters and let go.
 void Queue::retire_finished_rings() {
     std::lock_guard<std::mutex> lk(rings_mu_);
@@ -300,9 +307,17 @@ void Queue::run() {
         if ((stopping && n == 0) || abandon) break;
         if (n >= cfg_.batch_size) continue;  // busy: go straight on
         retire_finished_rings();
+        // Nothing came in: sleep long, and let the next log call wake us (Ring::reserve).
+        // Something came: come back within the commit interval for what follows it.
+        bool idle = n == 0;
         std::unique_lock<std::mutex> lk(waker_->mu);
-        waker_->cv.wait_for(lk, std::chrono::milliseconds(cfg_.commit_interval_ms), [&] { return waker_->pending; });
+        if (idle) waker_->idle.store(true, std::memory_order_seq_cst);
+        // A record published just before idle was set is seen by this re-check.
+        if (idle && any_pending()) idle = false;
+        waker_->cv.wait_for(lk, std::chrono::milliseconds(idle ? kIdleWaitMs : cfg_.commit_interval_ms),
+                            [&] { return waker_->pending; });
         waker_->pending = false;
+        waker_->idle.store(false, std::memory_order_relaxed);
     }
     if (abandon_.load(std::memory_order_acquire)) {
         // Whatever the rings still hold is lost: count it.

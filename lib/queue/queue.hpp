@@ -51,6 +51,8 @@ private:
     void run();
     uint64_t drain_round();
     void retire_finished_rings();
+    bool any_pending();
+    static constexpr uint32_t kIdleWaitMs = 5000;  // also the cadence of housekeeping when idle
     bool handle(const RecordHeader &h, const char *p);
     void handle_request(const RecordHeader &h, const char *p);
     void handle_event(const RecordHeader &h, const char *p);

@@ -22,6 +22,8 @@ struct Waker {
     std::condition_variable cv;
     bool pending = false;
     std::atomic<int> refs{1};
+    // The writer found nothing to do and sleeps long (battery): producers wake it.
+    alignas(64) std::atomic<bool> idle{false};
 
     void wake() {
         {
@@ -141,8 +143,14 @@ inline char *Ring::reserve(uint32_t n) noexcept {
             return nullptr;
         }
     }
-    // Past half full: ask the writer not to wait out its commit interval.
-    if (need - cached_tail_ > cap_ / 2) hurry();
+    // Past half full (by a fresh look at the tail): ask the writer not to wait out its
+    // commit interval. Asleep with nothing to do: wake it for this first record.
+    if (need - cached_tail_ > cap_ / 2) [[unlikely]] {
+        cached_tail_ = tail_.load(std::memory_order_acquire);
+        if (need - cached_tail_ > cap_ / 2) hurry();
+    } else if (waker_->idle.load(std::memory_order_relaxed)) [[unlikely]] {
+        hurry();
+    }
     if (skip) {
         auto *h = reinterpret_cast<RecordHeader *>(buf_ + off);
         h->size = skip | kWrap;

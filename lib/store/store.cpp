@@ -206,16 +206,27 @@ void Store::migrate() {
         }
     }
     // The install id is random, made once per buffer file: never a hardware id.
-    {
+    // Read first: opening an existing buffer writes nothing (no fsync in tt_open).
+    auto read_install_id = [&] {
+        Stmt get(db_, "SELECT value FROM meta WHERE key='install_id'", cfg_.path);
+        if (sqlite3_step(get.get()) == SQLITE_ROW)
+            install_id_ = reinterpret_cast<const char *>(sqlite3_column_text(get.get(), 0));
+    };
+    read_install_id();
+    if (install_id_.empty()) {
         Stmt ins(db_, "INSERT OR IGNORE INTO meta(key, value) VALUES('install_id', ?)", cfg_.path);
         std::string fresh = ids::uuid4();
         sqlite3_bind_text(ins.get(), 1, fresh.c_str(), -1, SQLITE_TRANSIENT);
         int rc = sqlite3_step(ins.get());
         if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "tt_open: writing the install id", cfg_.path);
-        Stmt get(db_, "SELECT value FROM meta WHERE key='install_id'", cfg_.path);
-        if (sqlite3_step(get.get()) == SQLITE_ROW)
-            install_id_ = reinterpret_cast<const char *>(sqlite3_column_text(get.get(), 0));
+        read_install_id();  // another process may have won the race: use the stored one
     }
+    session_ = 0;  // the session row is written by the writer thread, with the first batch
+}
+
+// Inside the writer's first transaction: this process's session row.
+void Store::ensure_session() {
+    if (session_) return;
     Stmt ses(db_, "INSERT INTO sessions(uuid, started_ns, app_name, app_version, pid) VALUES(?,?,?,?,?)", cfg_.path);
     sqlite3_bind_text(ses.get(), 1, cfg_.session_id.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(ses.get(), 2, static_cast<int64_t>(clock::realtime_ns()));
@@ -223,14 +234,14 @@ void Store::migrate() {
     if (!cfg_.app_version.empty()) sqlite3_bind_text(ses.get(), 4, cfg_.app_version.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(ses.get(), 5, getpid());
     int rc = sqlite3_step(ses.get());
-    if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "tt_open: recording the session", cfg_.path);
+    if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "recording the session", cfg_.path);
     session_ = sqlite3_last_insert_rowid(db_);
 }
 
 void Store::recover(const char *why) {
     close_writer();
     std::string to = move_aside(cfg_.path);
-    open_writer();  // a second failure here is a real error: let it propagate
+    open_writer();  // a second failure here is a real error: let it propagate (session_ is reset)
     recovered_to_ = to;
     corrupt_recovered.fetch_add(1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
@@ -260,6 +271,14 @@ void Store::begin() {
     int rc = sqlite3_step(begin_.get());
     sqlite3_reset(begin_.get());
     in_batch_ = rc == SQLITE_DONE;
+    if (in_batch_) {
+        try {
+            ensure_session();
+        } catch (const Error &e) {
+            batch_failed_ = true;
+            note_problem(e);
+        }
+    }
     if (!in_batch_) {
         batch_failed_ = true;
         Error e = sqlite_error(db_, rc, "writing events", cfg_.path);

@@ -65,6 +65,7 @@ private:
     void open_writer();
     void close_writer() noexcept;
     void migrate();
+    void ensure_session();
     void recover(const char *why);  // move the damaged file aside and start afresh
     void enforce_size();
     void enforce_age();
