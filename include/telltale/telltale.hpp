@@ -7,26 +7,38 @@
  *     client.info("user {} signed in", user_id);
  *     client.log_attrs(TT_WARN, "sync slow", {{"server", host}, {"ms", "1200"}});
  *
+ *     telltale::Request req(client, "GET", url);     // an HTTP call: send req.traceparent()
+ *     ...                                            // pass response headers: req.header(k, v)
+ *     req.end(200);                                  // or let it go: ended as "abandoned"
+ *
  * ERRORS - the one rule:
  *   Every failure throws telltale::Error (a std::runtime_error) carrying the library's
  *   status code, message, hint and docs/errors.md anchor, exactly as tt_error_last() gave them.
- *   The single exception to the rule: a log call whose event was dropped because this
- *   thread's queue was full (TT_EFULL) does not throw; it returns false. Log calls return
- *   true when the event was queued and false when it was dropped; a dropped event is
- *   counted in stats().dropped, so most callers ignore the result.
+ *   The single exception to the rule: a record dropped because this thread's queue was
+ *   full (TT_EFULL) does not throw; the call returns false. Log calls, Request::end() and
+ *   Span::end() return true when the record was queued and false when it was dropped; a
+ *   dropped record is counted (stats().dropped, stats().requests_dropped), so most callers
+ *   ignore the result.
  *   Consequences:
  *   - using a Client after close(), or after it was moved from, throws Error(TT_EMISUSE);
+ *   - ending a Request or Span twice, or using it after end() or after it was moved from,
+ *     throws Error(TT_EMISUSE); so does beginning one on a closed Client, and ending one
+ *     after its Client was closed (the record is then lost);
  *   - a bad format string is a compile error in C++20 (fmt::format_string); in C++17, and
  *     with fmt::runtime() strings, it throws Error(TT_EINVAL) and nothing is logged;
  *   - running out of memory while formatting throws Error(TT_ENOMEM);
  *   - exceptions thrown by your own fmt::formatter specialisations pass through unchanged;
- *   - the destructor never throws: it closes with a bounded timeout and ignores failures.
+ *   - destructors never throw: ~Client closes with a bounded timeout and ignores failures;
+ *     ~Request and ~Span end what was not ended, with status 0 and the error
+ *     "abandoned (destroyed without end)", and ignore failures.
  *
  * Text: messages, keys and values go to the C ABI as NUL-terminated copies, so any
  * std::string_view is fine; text after an embedded NUL byte is not kept.
  * Threads: one Client may be used from any number of threads at once, including a
  * close() racing with log calls (those then throw TT_EMISUSE). Moving a Client while
- * another thread uses it is a data race, as for any C++ object.
+ * another thread uses it is a data race, as for any C++ object. A Request or Span is
+ * used by one thread at a time; see Request for ending it on another thread, and
+ * Context / ContextScope for carrying the trace context to other threads.
  */
 #ifndef TELLTALE_HPP
 #define TELLTALE_HPP
@@ -115,6 +127,61 @@ private:
 /* One attribute: {"key", "value"}. Both are copied before the call returns. */
 using Attr = std::pair<std::string_view, std::string_view>;
 
+class Request;
+class Span;
+
+namespace detail {
+
+/* A NUL-terminated copy of a string_view: on the stack up to 255 bytes. Text after an
+ * embedded NUL is not seen by the C ABI. Out of memory: Error(TT_ENOMEM). */
+class CText {
+public:
+    CText(std::string_view s, const char *where) {
+        try {
+            buf_.append(s.data(), s.data() + s.size());
+            buf_.push_back('\0');
+        } catch (const std::bad_alloc &) {
+            throw Error(TT_ENOMEM, std::string(where) + ": out of memory copying text", "free memory or pass shorter text",
+                        Error::doc_of(TT_ENOMEM));
+        }
+    }
+    const char *c_str() const noexcept { return buf_.data(); }
+
+private:
+    fmt::basic_memory_buffer<char, 256> buf_;
+};
+
+/* Lower-case hex of n bytes into out (2 * n chars, no NUL); returns the end. */
+inline char *hex_into(char *out, const uint8_t *p, std::size_t n) noexcept {
+    static const char digits[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < n; ++i) {
+        *out++ = digits[p[i] >> 4];
+        *out++ = digits[p[i] & 15];
+    }
+    return out;
+}
+inline std::string hex(const uint8_t *p, std::size_t n) {
+    std::string out(2 * n, '0');
+    hex_into(&out[0], p, n);
+    return out;
+}
+/* "00-<trace id>-<span id>-01" and a NUL: 56 chars. */
+inline void format_traceparent(const tt_context &c, char out[56]) noexcept {
+    char *w = out;
+    *w++ = '0';
+    *w++ = '0';
+    *w++ = '-';
+    w = hex_into(w, c.trace_id, 16);
+    *w++ = '-';
+    w = hex_into(w, c.span_id, 8);
+    *w++ = '-';
+    *w++ = '0';
+    *w++ = '1';
+    *w = '\0';
+}
+
+}  // namespace detail
+
 /* Builder for tt_options. Every setter mirrors the tt_options field of the same name
  * (see telltale.h for meanings and defaults); 0 or unset means "the library's default". */
 class Options {
@@ -137,6 +204,13 @@ public:
     Options &max_attrs(uint32_t v) noexcept { o_.max_attrs = v; return *this; }
     Options &commit_interval_ms(uint32_t v) noexcept { o_.commit_interval_ms = v; return *this; }
     Options &full_policy(tt_full_policy v) noexcept { o_.full_policy = v; return *this; }
+    /* tt_options version 2: extra response headers that carry server request ids, captured
+     * besides the defaults (X-Request-Id, X-Reqid, X-Log, x-amz-request-id, x-amz-id-2,
+     * traceresponse, Server-Timing): "X-Trace-Id, X-Correlation-Id" (comma-separated, any case). */
+    Options &request_id_headers(std::string v) { request_id_headers_ = std::move(v); return *this; }
+    /* Query keys kept in recorded URLs, comma-separated, exact case: "page,lang". Unset: the
+     * whole query string is dropped (it often carries tokens and personal data). */
+    Options &url_query_keys(std::string v) { url_query_keys_ = std::move(v); return *this; }
 
     /* The C struct. Its strings point into this Options: valid while it lives unchanged. */
     tt_options c_options() const noexcept {
@@ -145,6 +219,8 @@ public:
         o.app_name = c_str(app_name_);
         o.app_version = c_str(app_version_);
         o.endpoint = c_str(endpoint_);
+        o.request_id_headers = c_str(request_id_headers_);
+        o.url_query_keys = c_str(url_query_keys_);
         return o;
     }
 
@@ -152,7 +228,7 @@ private:
     static const char *c_str(const std::optional<std::string> &s) noexcept { return s ? s->c_str() : nullptr; }
 
     tt_options o_;
-    std::optional<std::string> db_path_, app_name_, app_version_, endpoint_;
+    std::optional<std::string> db_path_, app_name_, app_version_, endpoint_, request_id_headers_, url_query_keys_;
 };
 
 /* An open buffer: owns one tt_client. Move-only; closing happens in the destructor
@@ -313,6 +389,8 @@ public:
     void set_close_timeout(milliseconds t) noexcept { close_timeout_ = t; }
 
 private:
+    friend class Request;
+    friend class Span;
     enum Gone : unsigned char { kClosed, kMoved };
 
     static uint32_t to_ms(milliseconds t) noexcept {
@@ -322,8 +400,8 @@ private:
         return static_cast<uint32_t>(n);
     }
 
-    Error misuse(const char *fn) const {
-        std::string where = std::string("telltale::Client::") + fn;
+    Error misuse(const char *fn) const { return misuse_in(std::string("telltale::Client::") + fn); }
+    Error misuse_in(const std::string &where) const {
         if (gone_.load(std::memory_order_relaxed) == kMoved)
             return Error(TT_EMISUSE, where + ": this Client was moved from; it no longer owns a telltale client",
                          "use the Client it was moved into", Error::doc_of(TT_EMISUSE));
@@ -335,6 +413,12 @@ private:
     tt_client *live(const char *fn) const {
         tt_client *c = handle_.load(std::memory_order_acquire);
         if (!c) throw misuse(fn);
+        return c;
+    }
+    /* For Request and Span: the handle, or TT_EMISUSE naming `where` ("telltale::Request"). */
+    tt_client *live_in(const char *where) const {
+        tt_client *c = handle_.load(std::memory_order_acquire);
+        if (!c) throw misuse_in(where);
         return c;
     }
 
@@ -406,6 +490,301 @@ private:
     std::atomic<unsigned char> gone_{kClosed};
     milliseconds close_timeout_{default_timeout};
     std::string recovery_note_;
+};
+
+/* ---------------------------------------------------------------- requests, spans, context */
+
+/* The error recorded by ~Request and ~Span for what was never ended. */
+inline constexpr char abandoned_error[] = "abandoned (destroyed without end)";
+
+namespace detail {
+
+/* What Request and Span share: the C handle, the ids, and the state for error messages. */
+class Traced {
+public:
+    /* The W3C traceparent of this call, "00-<trace id>-<span id>-01" (NUL-terminated).
+     * It stays valid, and the same, after end(), so the ids of a failed call can still be
+     * shown or logged. "" once moved from. */
+    const char *traceparent() const noexcept { return tp_; }
+    /* The trace id, 32 lower-case hex digits: what support looks up. "" once moved from. */
+    std::string trace_id() const { return tp_[0] ? std::string(tp_ + 3, 32) : std::string(); }
+    /* The span id, 16 lower-case hex digits (the requests table's span_id). "" once moved from. */
+    std::string span_id() const { return tp_[0] ? std::string(tp_ + 36, 16) : std::string(); }
+    /* True between the constructor and end() (false once ended or moved from). */
+    bool is_open() const noexcept { return h_ != nullptr; }
+    explicit operator bool() const noexcept { return is_open(); }
+
+protected:
+    enum State : unsigned char { kOpen, kEnded, kMoved };
+
+    Traced() noexcept = default;
+    ~Traced() = default;
+    Traced(const Traced &) = delete;
+    Traced &operator=(const Traced &) = delete;
+
+    /* Take o's handle and ids; o is left moved-from. */
+    void take(Traced &o) noexcept {
+        h_ = o.h_;
+        state_ = o.state_;
+        for (std::size_t i = 0; i < sizeof tp_; ++i) tp_[i] = o.tp_[i];
+        o.h_ = nullptr;
+        o.state_ = kMoved;
+        o.tp_[0] = '\0';
+    }
+
+    void set_ids(const char *traceparent) noexcept {
+        std::size_t i = 0;
+        for (; traceparent[i] && i + 1 < sizeof tp_; ++i) tp_[i] = traceparent[i];
+        tp_[i] = '\0';
+    }
+
+    /* The live handle, or Error(TT_EMISUSE) saying why there is none. */
+    void *live(const char *cls, const char *what, const char *fn) const {
+        if (h_) return h_;
+        std::string where = std::string("telltale::") + cls + "::" + fn;
+        if (state_ == kMoved)
+            throw Error(TT_EMISUSE, where + ": this " + cls + " was moved from; it no longer owns a " + what,
+                        std::string("use the ") + cls + " it was moved into", Error::doc_of(TT_EMISUSE));
+        throw Error(TT_EMISUSE, where + ": this " + what + " was already ended",
+                    std::string("end a ") + what + " exactly once; do not use it after end()", Error::doc_of(TT_EMISUSE));
+    }
+
+    /* After a C end call: the handle is gone unless the call refused a bad argument. */
+    bool ended(tt_status rc) {
+        if (rc == TT_EINVAL) throw Error::last(rc);  // nothing happened: still open
+        h_ = nullptr;
+        state_ = kEnded;
+        if (rc == TT_OK) return true;
+        if (rc == TT_EFULL) return false;
+        throw Error::last(rc);
+    }
+
+    void *h_ = nullptr;
+    State state_ = kOpen;
+    char tp_[56] = {};
+};
+
+}  // namespace detail
+
+/* An HTTP call to a server, from just before it is sent until its response (or failure)
+ * is known: tt_request_begin_opts ... tt_request_end. Move-only.
+ *
+ *     telltale::Request req(client, "GET", "https://api.example.com/v1/items?page=2");
+ *     // send the header  traceparent: req.traceparent()  with the call
+ *     for (auto &[name, value] : response.headers) req.header(name, value);
+ *     req.end(response.status);                    // or req.end(0, "connection refused")
+ *
+ * While it is open it is this thread's trace context: events logged on this thread carry
+ * its trace and span id, and requests and spans begun meanwhile become its children. End
+ * nested requests and spans in reverse order (scopes do that by themselves).
+ * A Request not ended is ended by its destructor, with status 0 and the error
+ * "abandoned (destroyed without end)" (telltale::abandoned_error), for example when an
+ * exception leaves the scope.
+ *
+ * Threads: to end it on another thread (callbacks, an event loop), begin it with
+ * TT_REQUEST_DETACHED so it does not become this thread's context; move it, or hand it
+ * over, to the thread that ends it. One thread at a time may use a Request.
+ * End it before its Client closes: afterwards end() throws TT_EMISUSE and the record is lost. */
+class Request : public detail::Traced {
+public:
+    /* Begin the call: method ("GET", any case), the URL being called (user-info, query and
+     * fragment are not recorded, except query keys in Options::url_query_keys), an incoming
+     * traceparent to continue (empty: none; a malformed one is ignored and counted in
+     * stats().bad_traceparents) and flags (TT_REQUEST_DETACHED, or 0). Its parent is `parent`
+     * if valid, else this thread's current context, else none (a new trace).
+     * Throws Error: TT_EMISUSE (the Client is closed or moved from), TT_ENOMEM. */
+    Request(const Client &client, std::string_view method, std::string_view url, std::string_view parent = {},
+            unsigned flags = 0) {
+        tt_client *c = client.live_in("telltale::Request");
+        detail::CText m(method, "telltale::Request"), u(url, "telltale::Request"), p(parent, "telltale::Request");
+        tt_request_options o = TT_REQUEST_OPTIONS_INIT;
+        o.method = m.c_str();
+        o.url = u.c_str();
+        o.parent = parent.empty() ? nullptr : p.c_str();
+        o.flags = flags;
+        tt_request *r = nullptr;
+        tt_status rc = tt_request_begin_opts(&r, c, &o);
+        if (rc != TT_OK) throw Error::last(rc);
+        h_ = r;
+        set_ids(tt_request_traceparent(r));
+    }
+
+    /* Ends the request if still open, as "abandoned (destroyed without end)" with status 0.
+     * Never throws; failures (the Client already closed, a full queue) are ignored. */
+    ~Request() { abandon(); }
+
+    /* The moved-from Request owns nothing: its calls throw TT_EMISUSE, its destructor does nothing. */
+    Request(Request &&o) noexcept { take(o); }
+    /* Ends what this Request held (as the destructor does), then takes over o's request. */
+    Request &operator=(Request &&o) noexcept {
+        if (this != &o) {
+            abandon();
+            take(o);
+        }
+        return *this;
+    }
+
+    /* Pass a response header (tt_request_header). The ones carrying server request ids are
+     * kept (X-Request-Id, X-Reqid, X-Log, x-amz-request-id, x-amz-id-2, traceresponse,
+     * Server-Timing, Options::request_id_headers; values capped at 512 bytes, 16 per
+     * request); others are ignored cheaply. Throws TT_EMISUSE after end(). */
+    void header(std::string_view name, std::string_view value) {
+        void *r = live("header");
+        detail::CText n(name, "telltale::Request::header"), v(value, "telltale::Request::header");
+        tt_status rc = tt_request_header(static_cast<tt_request *>(r), n.c_str(), v.c_str());
+        if (rc != TT_OK) throw Error::last(rc);
+    }
+
+    /* Bytes sent and received, if known (tt_request_bytes). Throws TT_EMISUSE after end(). */
+    void bytes(uint64_t sent, uint64_t received) {
+        tt_status rc = tt_request_bytes(static_cast<tt_request *>(live("bytes")), sent, received);
+        if (rc != TT_OK) throw Error::last(rc);
+    }
+
+    /* Record the outcome (tt_request_end): the HTTP status, or 0 when no response arrived,
+     * and what failed in words (empty: nothing). Returns true when recorded, false when the
+     * record was dropped because this thread's queue stayed full (counted in
+     * stats().requests_dropped). Throws Error: TT_EINVAL (status outside 0..999: the request
+     * stays open, end it again), TT_EMISUSE (ended already, moved from, or its Client was
+     * closed meanwhile: then the record is lost). */
+    bool end(int http_status, std::string_view error = {}) {
+        void *r = live("end");
+        detail::CText e(error, "telltale::Request::end");
+        return ended(tt_request_end(static_cast<tt_request *>(r), http_status, error.empty() ? nullptr : e.c_str()));
+    }
+
+    /* The C handle while open (nullptr after end() or a move), for C calls this wrapper does
+     * not cover. Do not end it with tt_request_end: the Request does that. */
+    tt_request *native_handle() const noexcept { return static_cast<tt_request *>(h_); }
+
+private:
+    void *live(const char *fn) const { return Traced::live("Request", "request", fn); }
+    void abandon() noexcept {
+        if (h_) tt_request_end(static_cast<tt_request *>(h_), 0, abandoned_error);
+        h_ = nullptr;
+        state_ = kEnded;
+    }
+};
+
+/* Timed work that is not an HTTP call ("load settings"): tt_span_begin ... tt_span_end.
+ * Move-only. Same rules as Request: it is this thread's trace context while open (events
+ * and requests inside carry or continue its trace), nested ones end in reverse order, and
+ * the destructor ends it as "abandoned (destroyed without end)" if end() was not called.
+ *
+ *     telltale::Span span(client, "load settings");
+ *     ...                                          // logs and requests in here are its children
+ *     span.end();                                  // or span.end("settings file is damaged")
+ */
+class Span : public detail::Traced {
+public:
+    /* Begin the span; it becomes this thread's context at once.
+     * Throws Error: TT_EMISUSE (the Client is closed or moved from), TT_ENOMEM. */
+    Span(const Client &client, std::string_view name) {
+        tt_client *c = client.live_in("telltale::Span");
+        detail::CText n(name, "telltale::Span");
+        tt_span *s = nullptr;
+        tt_status rc = tt_span_begin(&s, c, n.c_str());
+        if (rc != TT_OK) throw Error::last(rc);
+        h_ = s;
+        // A span is this thread's context from its begin on: that context holds its ids.
+        // (Nothing here may throw any more: a throwing constructor would leave the span open.)
+        tt_context ctx;
+        tt_context_get(&ctx);
+        detail::format_traceparent(ctx, tp_);
+    }
+
+    /* Ends the span if still open, with the error "abandoned (destroyed without end)".
+     * Never throws. */
+    ~Span() { abandon(); }
+
+    Span(Span &&o) noexcept { take(o); }
+    Span &operator=(Span &&o) noexcept {
+        if (this != &o) {
+            abandon();
+            take(o);
+        }
+        return *this;
+    }
+
+    /* Record the span (tt_span_end) with what failed in words (empty: it worked). Returns
+     * true when recorded, false when dropped because this thread's queue stayed full.
+     * Throws Error(TT_EMISUSE): ended already, moved from, or its Client was closed. */
+    bool end(std::string_view error = {}) {
+        void *s = live("end");
+        detail::CText e(error, "telltale::Span::end");
+        return ended(tt_span_end(static_cast<tt_span *>(s), error.empty() ? nullptr : e.c_str()));
+    }
+
+    /* The C handle while open, nullptr afterwards. Do not end it with tt_span_end. */
+    tt_span *native_handle() const noexcept { return static_cast<tt_span *>(h_); }
+
+private:
+    void *live(const char *fn) const { return Traced::live("Span", "span", fn); }
+    void abandon() noexcept {
+        if (h_) tt_span_end(static_cast<tt_span *>(h_), abandoned_error);
+        h_ = nullptr;
+        state_ = kEnded;
+    }
+};
+
+/* A thread's trace context (tt_context): the trace and span that events logged on the
+ * thread belong to, and that new requests and spans become children of. A plain value:
+ * copy it freely, to other threads too.
+ *
+ *     telltale::Context ctx = telltale::Context::current();   // on the thread in the request
+ *     std::thread worker([&client, ctx] {
+ *         telltale::ContextScope scope(ctx);                    // on the other thread
+ *         client.info("part of the same trace");
+ *     });
+ */
+class Context {
+public:
+    /* No context: events carry no trace, a request begun under it starts a new trace. */
+    Context() noexcept : c_() {}
+    explicit Context(const tt_context &c) noexcept : c_(c) {}
+
+    /* This thread's context now (tt_context_get); !valid() when there is none. */
+    static Context current() noexcept {
+        tt_context c;
+        tt_context_get(&c);
+        return Context(c);
+    }
+
+    bool valid() const noexcept { return c_.valid != 0; }
+    explicit operator bool() const noexcept { return valid(); }
+    /* 32 and 16 lower-case hex digits; "" when !valid(). */
+    std::string trace_id() const { return valid() ? detail::hex(c_.trace_id, 16) : std::string(); }
+    std::string span_id() const { return valid() ? detail::hex(c_.span_id, 8) : std::string(); }
+    /* "00-<trace id>-<span id>-01", e.g. to pass to another process; "" when !valid(). */
+    std::string traceparent() const {
+        if (!valid()) return std::string();
+        char tp[56];
+        detail::format_traceparent(c_, tp);
+        return tp;
+    }
+
+    const tt_context &c_context() const noexcept { return c_; }
+
+private:
+    tt_context c_;
+};
+
+/* Sets a context on this thread for the scope's lifetime (tt_context_set), then puts back
+ * the one the thread had before. Not copyable or movable: it belongs to one thread's stack.
+ * ContextScope scope{telltale::Context()} clears the context for the scope. Never throws. */
+class ContextScope {
+public:
+    explicit ContextScope(const Context &ctx) noexcept : prev_(Context::current()) { set(ctx); }
+    ~ContextScope() { set(prev_); }
+    ContextScope(const ContextScope &) = delete;
+    ContextScope &operator=(const ContextScope &) = delete;
+
+    /* The context the thread had before; it comes back at the end of the scope. */
+    const Context &previous() const noexcept { return prev_; }
+
+private:
+    static void set(const Context &c) noexcept { tt_context_set(c.valid() ? &c.c_context() : nullptr); }
+    Context prev_;
 };
 
 }  // namespace telltale

@@ -1,8 +1,10 @@
 // Builds the header under strict warnings as an error (-Werror), so that apps compiling
-// with their own strict flags are not bothered by it. Instantiates every template.
+// with their own strict flags are not bothered by it. Instantiates every template and
+// touches every class.
 #include <telltale/telltale.hpp>
 
 #include <string>
+#include <utility>
 
 bool header_check(telltale::Client &c, const std::string &s) {
     bool ok = c.trace("{}", s) && c.debug("{}", 1) && c.info("{}", 2u) && c.warn("{}", 3.0) && c.error("{}", 'x') &&
@@ -13,4 +15,27 @@ bool header_check(telltale::Client &c, const std::string &s) {
     ok = ok && c.log_attrs(TT_INFO, "m", a, 1);
     c.flush();
     return ok && c.stats().events > 0;
+}
+
+telltale::Options options_check() {
+    return telltale::Options().db_path("x.db").app_name("x").request_id_headers("X-Trace-Id").url_query_keys("page");
+}
+
+bool request_check(const telltale::Client &c, const std::string &url) {
+    telltale::Span span(c, "work");
+    telltale::Request r(c, "GET", url);
+    telltale::Request d(c, "GET", url, span.traceparent(), TT_REQUEST_DETACHED);
+    std::string id = r.trace_id() + r.span_id() + span.trace_id() + span.span_id();
+    r.header("X-Request-Id", "abc");
+    r.bytes(1, 2);
+    telltale::Request moved = std::move(r);
+    moved = std::move(d);
+    telltale::Context ctx = telltale::Context::current();
+    {
+        telltale::ContextScope scope(ctx);
+        id += ctx.trace_id() + ctx.span_id() + ctx.traceparent() + scope.previous().trace_id();
+    }
+    bool ok = moved.end(200) && span.end() && !moved.is_open() && moved.native_handle() == nullptr &&
+              span.native_handle() == nullptr && !static_cast<bool>(span);
+    return ok && !id.empty() && moved.traceparent()[0] != '\0' && std::string(telltale::abandoned_error).size() > 0;
 }
