@@ -50,7 +50,8 @@ extern "C" {
 
 TT_API tt_status tt_curl_begin(tt_curl **out, tt_client *c, CURL *easy, const tt_curl_options *o) noexcept {
     TT_API_BEGIN
-    if (out) *out = nullptr;
+    if (!out) return tt::set_error(TT_EINVAL, "tt_curl_begin: out is NULL", "pass the address of a tt_curl* variable");
+    *out = nullptr;
     if (!easy) return tt::set_error(TT_EINVAL, "tt_curl_begin: easy is NULL", "pass the CURL* from curl_easy_init()");
     tt_curl_options def = TT_CURL_OPTIONS_INIT;
     if (!o) o = &def;
@@ -136,6 +137,9 @@ TT_API tt_status tt_curl_end(tt_curl *t, CURLcode result) noexcept {
         if (curl_easy_getinfo(easy, what[i], &times[i]) != CURLE_OK) times[i] = -1;
         r->timing_us[i] = times[i];
     }
+    // curl reports 0 for a phase it never reached (a refused connect has no first byte).
+    for (int i = tt::queue::kConnect; i < tt::queue::kTotal; ++i)
+        if (r->timing_us[i] == 0) r->timing_us[i] = -1;
     if (r->url.scheme != "https") r->timing_us[tt::queue::kTls] = -1;  // no TLS handshake on plain HTTP
     curl_off_t up = 0, down = 0;
     curl_easy_getinfo(easy, CURLINFO_SIZE_UPLOAD_T, &up);

@@ -86,8 +86,9 @@ tt_status request_end(void *p, int status, const char *error, const char *fn) {
     uint32_t size = r->encoded_size();
     ring->count_request();
     char *w = ring->reserve(size);
-    // A request record matters more than a log line: give the writer a moment.
-    for (int spin = 0; !w && spin < 200; ++spin) {
+    // A request record matters more than a log line: give the writer a moment (or, with
+    // TT_FULL_BLOCK, as long as it takes).
+    for (int spin = 0; !w && (spin < 200 || h->limits.block); ++spin) {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
         if (h->state.load(std::memory_order_acquire) != r->owner_state) break;
         w = ring->reserve(size);
@@ -169,6 +170,9 @@ TT_API tt_status tt_request_end(tt_request *r, int http_status, const char *erro
     TT_API_BEGIN
     if (r && req_of(r)->magic == tt::trace::kRequestAlive && req_of(r)->kind != 0)
         return tt::set_error(TT_EMISUSE, "tt_request_end: this is a span; end it with tt_span_end", "pair tt_span_begin with tt_span_end");
+    if (r && req_of(r)->magic == tt::trace::kRequestAlive && req_of(r)->curl.easy)
+        return tt::set_error(TT_EMISUSE, "tt_request_end: this request was started with tt_curl_begin; end it with tt_curl_end",
+                             "tt_curl_end also gives your header list and callback back to the easy handle");
     if (http_status < 0 || http_status > 999)
         return tt::set_error(TT_EINVAL, fmt::format("tt_request_end: http_status {} is not an HTTP status", http_status),
                              "pass the response's status (100..999), or 0 when no response arrived; the request is still open");

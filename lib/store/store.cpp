@@ -52,6 +52,34 @@ const char *const kMigrations[] = {
     "CREATE INDEX request_ids_value ON request_ids(value);"
     "CREATE INDEX request_ids_request ON request_ids(request);"
     "CREATE INDEX events_trace ON events(trace_id) WHERE trace_id IS NOT NULL;",
+    // 2 -> 3: uploads. Ids never go back (AUTOINCREMENT), so "everything up to the
+    // cursor is delivered" stays true even after every row was deleted; the batch in
+    // flight is kept so that a retry after a crash sends the same batch id again.
+    "CREATE TABLE events_v3("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, time_ns INTEGER NOT NULL, level INTEGER NOT NULL,"
+    "  tid INTEGER NOT NULL, session INTEGER NOT NULL, msg TEXT NOT NULL, attrs TEXT, trace_id TEXT, span_id TEXT);"
+    "INSERT INTO events_v3 SELECT id, time_ns, level, tid, session, msg, attrs, trace_id, span_id FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v3 RENAME TO events;"
+    "CREATE INDEX events_trace ON events(trace_id) WHERE trace_id IS NOT NULL;"
+    "CREATE TABLE requests_v3("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT, kind TEXT NOT NULL,"
+    "  name TEXT, method TEXT, scheme TEXT, host TEXT, port INTEGER, path TEXT,"
+    "  start_ns INTEGER NOT NULL, duration_ns INTEGER NOT NULL, status INTEGER, error TEXT,"
+    "  bytes_up INTEGER, bytes_down INTEGER, server_ids TEXT, timing TEXT, server_ip TEXT, server_port INTEGER,"
+    "  tid INTEGER NOT NULL, session INTEGER NOT NULL);"
+    "INSERT INTO requests_v3 SELECT * FROM requests;"
+    "DROP TABLE requests;"
+    "ALTER TABLE requests_v3 RENAME TO requests;"
+    "CREATE INDEX requests_trace ON requests(trace_id);"
+    "CREATE INDEX requests_start ON requests(start_ns);"  // retention cuts by start time
+    "CREATE TABLE upload_batches("
+    "  kind TEXT PRIMARY KEY,"          // 'logs' or 'traces': one batch in flight per kind
+    "  batch_id TEXT NOT NULL,"         // X-Telltale-Batch, the same on every retry
+    "  first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('upload_cursor_logs', '0'), ('upload_cursor_traces', '0');",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);
@@ -374,9 +402,11 @@ void Store::add_request(const queue::RequestView &r) {
 
 // Requests that started before `time_ns` go, with their ids.
 void Store::evict_requests_before(int64_t time_ns) {
-    int64_t last = query_int(db_, fmt::format("SELECT coalesce(max(id), 0) FROM requests WHERE start_ns < {}", time_ns).c_str(), cfg_.path);
-    if (last == 0) return;
-    exec(db_, fmt::format("DELETE FROM request_ids WHERE request <= {}; DELETE FROM requests WHERE id <= {}", last, last).c_str(),
+    exec(db_,
+         fmt::format("DELETE FROM request_ids WHERE request IN (SELECT id FROM requests WHERE start_ns < {0});"
+                     "DELETE FROM requests WHERE start_ns < {0}",
+                     time_ns)
+             .c_str(),
          cfg_.path);
 }
 

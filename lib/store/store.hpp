@@ -15,7 +15,7 @@
 namespace tt::store {
 
 // Current schema version (PRAGMA user_version). Migrations only move forward.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 struct StoreConfig {
     std::string path;

@@ -139,14 +139,24 @@ bool Request::begin(uint8_t k, std::string_view name_or_method, std::string_view
 
 void Request::header(std::string_view n, std::string_view v) {
     if (n.size() > kMaxHeaderName || !cfg || !is_id_header(n, *cfg)) return;
-    if (server_ids.size() >= kMaxIds) {
-        ++headers_capped;
-        return;
-    }
     std::string key(trim(n));
     for (auto &c : key)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     v = trim(v);
+    // A repeated header is one value joined by ", " (RFC 9110 5.3), within the cap.
+    for (auto &[k, val] : server_ids)
+        if (k == key) {
+            if (val.size() + 2 + v.size() > kMaxIdBytes) {
+                ++headers_capped;
+                return;
+            }
+            val.append(", ").append(v);
+            return;
+        }
+    if (server_ids.size() >= kMaxIds) {
+        ++headers_capped;
+        return;
+    }
     if (v.size() > kMaxIdBytes) {
         v = v.substr(0, kMaxIdBytes);
         ++headers_capped;
