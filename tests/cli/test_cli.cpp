@@ -1,8 +1,10 @@
 // Tests of the `telltale` CLI as users run it: buffers written through the public C ABI
 // (and, for damage the library never writes, through SQLite directly), the built binary
 // run as its own process, its stdout parsed as JSON and its exit code checked.
+#include <curl/curl.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -26,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "telltale/curl.h"
 #include "telltale/telltale.h"
 
 extern char **environ;
@@ -486,7 +489,7 @@ TEST_CASE("stats on an empty buffer: zero events, no times") {
     CHECK(s.at("events") == 0);
     CHECK(s.at("oldest").is_null());
     CHECK(s.at("newest").is_null());
-    CHECK(s.at("sessions") == 1);
+    CHECK(s.at("sessions") == 0);  // the session row goes in with the first batch, and nothing was logged
     CHECK(s.at("db_bytes").get<int64_t>() > 0);
     Run d = cli({"dump", db});
     CHECK(d.code == 0);
@@ -780,4 +783,599 @@ TEST_CASE("dump and stats work while another thread keeps logging and flushing i
     REQUIRE(r.code == 0);
     CHECK(ndjson(r.out).size() == logged.load());
     CHECK(cli({"verify", db}).out == "ok\n");
+}
+
+// ------------------------------------------------------------------------------ requests
+
+namespace {
+
+struct Ids {
+    std::string trace, span;
+};
+
+std::string hex(const uint8_t *p, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < n; ++i) {
+        s += digits[p[i] >> 4];
+        s += digits[p[i] & 15];
+    }
+    return s;
+}
+
+Ids ids_of(const tt_request *r) {
+    std::string tp = tt_request_traceparent(r);  // 00-<trace>-<span>-01
+    REQUIRE(tp.size() == 55);
+    return {tp.substr(3, 32), tp.substr(36, 16)};
+}
+
+// The ids of the thread's current request or span.
+Ids current_ids() {
+    tt_context ctx;
+    tt_context_get(&ctx);
+    REQUIRE(ctx.valid == 1);
+    return {hex(ctx.trace_id, 16), hex(ctx.span_id, 8)};
+}
+
+// Six records, in start order: a, s (a span), b (a call inside s), c, d, e (a span that failed).
+struct Scenario {
+    Ids a, s, b, c, d, e;
+};
+
+Scenario make_requests_buffer(const std::string &db) {
+    Scenario sc;
+    tt_client *c = open_buffer(db);
+    REQUIRE(tt_log(c, TT_INFO, "before") == TT_OK);
+
+    tt_request *r = nullptr;
+    REQUIRE(tt_request_begin(&r, c, "GET", "https://api.example.com/v1/items?token=secret") == TT_OK);
+    sc.a = ids_of(r);
+    tt_attr page{"page", "2"};
+    REQUIRE(tt_log_attrs(c, TT_INFO, "loading items", &page, 1) == TT_OK);
+    REQUIRE(tt_request_header(r, "X-Reqid", "reqid-A") == TT_OK);
+    REQUIRE(tt_request_header(r, "Content-Type", "application/json") == TT_OK);  // not an id: not kept
+    REQUIRE(tt_request_header(r, "X-Request-Id", "rid-A") == TT_OK);
+    REQUIRE(tt_request_header(r, "Server-Timing", "db;dur=5") == TT_OK);
+    REQUIRE(tt_request_bytes(r, 100, 2000) == TT_OK);
+    REQUIRE(tt_request_end(r, 200, nullptr) == TT_OK);
+
+    tt_span *sp = nullptr;
+    REQUIRE(tt_span_begin(&sp, c, "load settings") == TT_OK);
+    sc.s = current_ids();
+    REQUIRE(tt_log(c, TT_INFO, "in the span") == TT_OK);
+    REQUIRE(tt_request_begin(&r, c, "post", "https://API.example.com:8443/v1/save") == TT_OK);
+    sc.b = ids_of(r);
+    REQUIRE(tt_log(c, TT_WARN, "saving") == TT_OK);
+    REQUIRE(tt_request_header(r, "x-reqid", "reqid-B") == TT_OK);
+    REQUIRE(tt_request_end(r, 503, "service unavailable") == TT_OK);
+    REQUIRE(tt_log(c, TT_INFO, "back in the span") == TT_OK);
+    REQUIRE(tt_span_end(sp, nullptr) == TT_OK);
+
+    REQUIRE(tt_request_begin(&r, c, "GET", "http://127.0.0.1:9/x") == TT_OK);
+    sc.c = ids_of(r);
+    REQUIRE(tt_log(c, TT_ERROR, "connecting") == TT_OK);
+    REQUIRE(tt_request_end(r, 0, "Couldn't connect to server") == TT_OK);
+    REQUIRE(tt_log(c, TT_INFO, "between") == TT_OK);
+
+    REQUIRE(tt_request_begin(&r, c, "DELETE", "https://api.example.com/v1/items/7") == TT_OK);
+    sc.d = ids_of(r);
+    REQUIRE(tt_request_header(r, "Server-Timing", "cache;desc=miss") == TT_OK);  // not the id to show
+    REQUIRE(tt_request_header(r, "X-Request-Id", "rid-D") == TT_OK);
+    REQUIRE(tt_request_end(r, 404, nullptr) == TT_OK);
+
+    REQUIRE(tt_span_begin(&sp, c, "parse config") == TT_OK);
+    sc.e = current_ids();
+    REQUIRE(tt_log(c, TT_DEBUG, "parsing") == TT_OK);
+    REQUIRE(tt_span_end(sp, "bad json at line 3") == TT_OK);
+    REQUIRE(tt_log(c, TT_INFO, "after") == TT_OK);
+    REQUIRE(tt_flush(c, 10000) == TT_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    // Six records, each in a trace of its own but b, which is in s's.
+    CHECK(sc.b.trace == sc.s.trace);
+    CHECK(sc.a.trace != sc.s.trace);
+    return sc;
+}
+
+std::vector<std::string> lines_of(const std::string &out) {
+    std::vector<std::string> lines;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+}
+
+std::vector<std::string> field(const std::vector<json> &rows, const char *key) {
+    std::vector<std::string> v;
+    for (const auto &r : rows) v.push_back(r.at(key).is_null() ? std::string("null") : r.at(key).get<std::string>());
+    return v;
+}
+
+std::vector<std::string> messages_of(const json &events) {
+    std::vector<std::string> v;
+    for (const auto &e : events) v.push_back(e.at("message"));
+    return v;
+}
+
+// `requests DB --id ID --json`, parsed; fails the test unless it exits 0.
+json lookup(const std::string &db, const std::string &id) {
+    Run r = cli({"requests", db, "--id", id, "--json"});
+    INFO("--id ", id, ": ", r.err);
+    REQUIRE(r.code == 0);
+    auto rows = ndjson(r.out);
+    REQUIRE(rows.size() == 1);
+    return rows[0];
+}
+
+}  // namespace
+
+TEST_CASE("requests lists requests and spans oldest first, one line each, with their outcome and ids") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    Scenario sc = make_requests_buffer(db);
+    std::string before = read_all(db);
+
+    Run r = cli({"requests", db});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.empty());
+    INFO(r.out);
+    auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 7);  // a header and six records
+    CHECK(std::regex_search(lines[0], std::regex(R"(^TIME\s+METHOD\s+TARGET\s+STATUS\s+DURATION\s+TRACE ID\s+SERVER ID\s+ERROR$)")));
+    // Columns line up: every row has its trace id where the header has TRACE ID.
+    size_t trace_col = lines[0].find("TRACE ID");
+    const std::vector<std::string> traces = {sc.a.trace, sc.s.trace, sc.b.trace, sc.c.trace, sc.d.trace, sc.e.trace};
+    for (size_t i = 1; i < lines.size(); ++i) CHECK(lines[i].substr(trace_col, 32) == traces[i - 1]);
+
+    const std::regex row_re(R"(^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\s+(\S+)\s+(\S+)\s+(.+?)\s+(\d+\.\d+ ms)\s+([0-9a-f]{32})\s*(.*)$)");
+    struct Want {
+        std::string method, target, status, server_id, error;
+    };
+    std::vector<Want> want = {
+        {"GET", "api.example.com/v1/items", "200", "reqid-A", ""},
+        {"span", "load", "ok", "-", ""},  // the target is the span's name, "load settings"
+        {"POST", "api.example.com:8443/v1/save", "503", "reqid-B", "service unavailable"},
+        {"GET", "127.0.0.1:9/x", "no response", "-", "Couldn't connect to server"},
+        {"DELETE", "api.example.com/v1/items/7", "404", "rid-D", ""},
+        {"span", "parse", "failed", "-", "bad json at line 3"},
+    };
+    for (size_t i = 0; i < want.size(); ++i) {
+        const std::string &l = lines[i + 1];
+        INFO("row ", i, ": ", l);
+        std::smatch m;
+        REQUIRE(std::regex_match(l, m, row_re));
+        CHECK(m[2] == want[i].method);
+        CHECK(m[3] == want[i].target);
+        CHECK(contains(m[4].str(), want[i].status));
+        std::string rest = m[7];
+        CHECK(rest.rfind(want[i].server_id, 0) == 0);
+        if (want[i].error.empty()) CHECK(rest == want[i].server_id);
+        else CHECK(contains(rest, want[i].error));
+    }
+    CHECK(contains(lines[2], "load settings"));
+    CHECK(contains(lines[6], "parse config"));
+    CHECK(!contains(r.out, "secret"));  // the query string is never stored
+    CHECK(read_all(db) == before);      // read-only
+}
+
+TEST_CASE("requests --json: one object per request with every field, server_ids and timing as objects") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    Scenario sc = make_requests_buffer(db);
+    Run r = cli({"requests", db, "--json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.empty());
+    auto rows = ndjson(r.out);
+    REQUIRE(rows.size() == 6);
+    CHECK(field(rows, "span_id") == std::vector<std::string>{sc.a.span, sc.s.span, sc.b.span, sc.c.span, sc.d.span, sc.e.span});
+    CHECK(field(rows, "kind") == std::vector<std::string>{"http", "span", "http", "http", "http", "span"});
+    const char *keys[] = {"id",     "time",  "start_unix_nano", "duration_ns",    "kind",      "name",     "method",
+                          "scheme", "host",  "port",            "path",           "status",    "error",    "failed",
+                          "trace_id", "span_id", "parent_span_id", "server_ids", "timing", "server_ip", "server_port",
+                          "bytes_up", "bytes_down", "thread", "session"};
+    int64_t prev = 0;
+    for (const auto &row : rows) {
+        INFO(row.dump());
+        for (const char *k : keys) CHECK_MESSAGE(row.contains(k), k);
+        int64_t t = std::stoll(row.at("start_unix_nano").get<std::string>());
+        CHECK(t >= prev);
+        prev = t;
+        CHECK(row.at("time") == rfc3339(t));
+        CHECK(t > now_ns() - 600'000'000'000);
+        CHECK(row.at("duration_ns").get<int64_t>() >= 0);
+        CHECK(row.at("server_ids").is_object());
+        CHECK(row.at("timing").is_null());  // only the libcurl helper knows the breakdown
+        CHECK(row.at("thread").get<int64_t>() > 0);
+        CHECK(row.at("session").get<int64_t>() >= 1);
+    }
+    const json &a = rows[0];
+    CHECK(a.at("method") == "GET");
+    CHECK(a.at("scheme") == "https");
+    CHECK(a.at("host") == "api.example.com");
+    CHECK(a.at("port").is_null());
+    CHECK(a.at("path") == "/v1/items");
+    CHECK(a.at("status") == 200);
+    CHECK(a.at("error").is_null());
+    CHECK(a.at("failed") == false);
+    CHECK(a.at("trace_id") == sc.a.trace);
+    CHECK(a.at("parent_span_id").is_null());
+    CHECK(a.at("server_ids") == json{{"x-reqid", "reqid-A"}, {"x-request-id", "rid-A"}, {"server-timing", "db;dur=5"}});
+    CHECK(a.at("bytes_up") == 100);
+    CHECK(a.at("bytes_down") == 2000);
+    CHECK(a.at("server_ip").is_null());
+
+    const json &s = rows[1];
+    CHECK(s.at("name") == "load settings");
+    CHECK(s.at("method").is_null());
+    CHECK(s.at("status").is_null());
+    CHECK(s.at("failed") == false);
+    CHECK(s.at("server_ids") == json::object());
+
+    const json &b = rows[2];
+    CHECK(b.at("method") == "POST");
+    CHECK(b.at("host") == "api.example.com");
+    CHECK(b.at("port") == 8443);
+    CHECK(b.at("status") == 503);
+    CHECK(b.at("error") == "service unavailable");
+    CHECK(b.at("failed") == true);
+    CHECK(b.at("trace_id") == sc.s.trace);
+    CHECK(b.at("parent_span_id") == sc.s.span);
+    CHECK(b.at("server_ids") == json{{"x-reqid", "reqid-B"}});
+    CHECK(s.at("duration_ns").get<int64_t>() >= b.at("duration_ns").get<int64_t>());  // b ran inside s
+
+    CHECK(rows[3].at("status") == 0);
+    CHECK(rows[3].at("failed") == true);
+    CHECK(rows[3].at("error") == "Couldn't connect to server");
+    CHECK(rows[4].at("status") == 404);
+    CHECK(rows[4].at("failed") == true);
+    CHECK(rows[5].at("error") == "bad json at line 3");
+    CHECK(rows[5].at("failed") == true);
+
+    // The same records as the table, and as stats counts them.
+    CHECK(json::parse(cli({"stats", "--json", db}).out).at("requests") == 6);
+}
+
+TEST_CASE("requests --failed, --limit and --since narrow the list") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    Scenario sc = make_requests_buffer(db);
+    auto spans = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"requests", db, "--json"});
+        Run r = cli(args);
+        REQUIRE_MESSAGE(r.code == 0, r.err);
+        return field(ndjson(r.out), "span_id");
+    };
+    using V = std::vector<std::string>;
+    // Failures: no response, HTTP >= 400, or an error text (a span's too).
+    CHECK(spans({"--failed"}) == V{sc.b.span, sc.c.span, sc.d.span, sc.e.span});
+    CHECK(spans({"--limit", "2"}) == V{sc.d.span, sc.e.span});  // the newest two, still oldest first
+    CHECK(spans({"--limit=1"}) == V{sc.e.span});
+    CHECK(spans({"--limit", "100"}).size() == 6);
+    CHECK(spans({"--failed", "--limit", "3"}) == V{sc.c.span, sc.d.span, sc.e.span});
+    CHECK(spans({"--since", "1h"}).size() == 6);
+
+    Run all = cli({"requests", db, "--json"});
+    auto rows = ndjson(all.out);
+    REQUIRE(rows.size() == 6);
+    std::string b_start = rows[2].at("start_unix_nano");
+    CHECK(spans({"--since", b_start}) == V{sc.b.span, sc.c.span, sc.d.span, sc.e.span});
+    CHECK(spans({"--since", rows[2].at("time")}) == V{sc.b.span, sc.c.span, sc.d.span, sc.e.span});
+    CHECK(spans({"--since", "2099-01-01"}).empty());
+
+    // The table filters the same way.
+    Run t = cli({"requests", db, "--failed"});
+    REQUIRE(t.code == 0);
+    auto lines = lines_of(t.out);
+    REQUIRE(lines.size() == 5);
+    CHECK(contains(lines[1], "503"));
+    CHECK(contains(lines[2], "no response"));
+    CHECK(contains(lines[3], "404"));
+    CHECK(contains(lines[4], "bad json"));
+    // Nothing left: no output, and a word on stderr for people.
+    Run none = cli({"requests", db, "--since", "2099-01-01"});
+    CHECK(none.code == 0);
+    CHECK(none.out.empty());
+    CHECK(contains(none.err, "no requests"));
+}
+
+TEST_CASE("requests --id by trace id: the request, all its ids, and exactly the events logged inside it") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    Scenario sc = make_requests_buffer(db);
+
+    json j = lookup(db, sc.a.trace);
+    INFO(j.dump(2));
+    CHECK(j.at("query") == sc.a.trace);
+    REQUIRE(j.at("requests").size() == 1);
+    const json &a = j.at("requests")[0];
+    CHECK(a.at("span_id") == sc.a.span);
+    CHECK(a.at("matched_by") == json::array({"trace_id"}));
+    CHECK(a.at("status") == 200);
+    CHECK(a.at("server_ids") == json{{"x-reqid", "reqid-A"}, {"x-request-id", "rid-A"}, {"server-timing", "db;dur=5"}});
+    CHECK(a.at("request_ids") == json::array({{{"name", "x-reqid"}, {"value", "reqid-A"}},
+                                              {{"name", "x-request-id"}, {"value", "rid-A"}},
+                                              {{"name", "server-timing"}, {"value", "db;dur=5"}}}));
+    CHECK(j.at("other_spans").empty());
+    REQUIRE(j.at("events").size() == 1);
+    const json &e = j.at("events")[0];
+    CHECK(e.at("message") == "loading items");
+    CHECK(e.at("level") == "INFO");
+    CHECK(e.at("attrs") == json{{"page", "2"}});
+    CHECK(e.at("trace_id") == sc.a.trace);
+    CHECK(e.at("span_id") == sc.a.span);
+
+    // Upper case, or pasted with spaces or quotes around it: the same.
+    std::string upper = sc.a.trace;
+    for (auto &ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    CHECK(lookup(db, upper).at("requests") == j.at("requests"));
+    CHECK(lookup(db, " \"" + sc.a.trace + "\" ").at("events") == j.at("events"));
+
+    // The text for people.
+    Run r = cli({"requests", db, "--id", sc.a.trace});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.empty());
+    INFO(r.out);
+    CHECK(contains(r.out, "GET https://api.example.com/v1/items\n"));
+    CHECK(std::regex_search(r.out, std::regex(R"(matched by\s+trace id\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(status\s+200\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(error\s+none\n)")));
+    CHECK(std::regex_search(r.out, std::regex("trace id\\s+" + sc.a.trace + "\n")));
+    CHECK(std::regex_search(r.out, std::regex("span id\\s+" + sc.a.span + "\n")));
+    CHECK(std::regex_search(r.out, std::regex(R"(parent span\s+none)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(server ids\s+x-reqid: reqid-A\n\s+x-request-id: rid-A\n\s+server-timing: db;dur=5\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(bytes\s+sent 100, received 2000\n)")));
+    CHECK(contains(r.out, "events logged inside (1, oldest first):\n"));
+    CHECK(std::regex_search(r.out, std::regex(R"(\n  \d{4}-\d\d-\d\dT\S+Z  INFO   loading items  \{"page":"2"\}\n)")));
+    for (const char *outside : {"before", "between", "after", "saving", "connecting"}) CHECK(!contains(r.out, outside));
+}
+
+TEST_CASE("requests --id by server request id, span id or traceparent: that one request, its trace around it, the events inside") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    Scenario sc = make_requests_buffer(db);
+
+    // A server id names one call: b, inside the span s.
+    json j = lookup(db, "reqid-B");
+    INFO(j.dump(2));
+    REQUIRE(j.at("requests").size() == 1);
+    const json &b = j.at("requests")[0];
+    CHECK(b.at("span_id") == sc.b.span);
+    CHECK(b.at("matched_by") == json::array({"x-reqid"}));
+    CHECK(b.at("status") == 503);
+    CHECK(b.at("error") == "service unavailable");
+    CHECK(b.at("parent_span_id") == sc.s.span);
+    REQUIRE(j.at("other_spans").size() == 1);
+    CHECK(j.at("other_spans")[0].at("span_id") == sc.s.span);
+    CHECK(j.at("other_spans")[0].at("relation") == "parent");
+    CHECK(messages_of(j.at("events")) == std::vector<std::string>{"saving"});  // not the span's own events
+    CHECK(j.at("events")[0].at("span_id") == sc.b.span);
+    CHECK(j.at("events")[0].at("level") == "WARN");
+
+    Run r = cli({"requests", db, "--id", "reqid-B"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    INFO(r.out);
+    CHECK(contains(r.out, "POST https://api.example.com:8443/v1/save\n"));
+    CHECK(std::regex_search(r.out, std::regex(R"(matched by\s+x-reqid header\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(status\s+503\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(error\s+service unavailable\n)")));
+    CHECK(std::regex_search(r.out, std::regex("parent span\\s+" + sc.s.span + " \\(span \"load settings\"\\)\n")));
+    CHECK(contains(r.out, "other spans of trace " + sc.s.trace + ":\n"));
+    CHECK(std::regex_search(r.out, std::regex("\n  parent\\s+\\S+Z\\s+span \"load settings\"\\s+\\S+ ms\\s+ok\\s+span " + sc.s.span + "\n")));
+    CHECK(contains(r.out, "events logged inside (1, oldest first):\n"));
+    CHECK(std::regex_search(r.out, std::regex(R"(  WARN   saving\n)")));
+
+    // Any captured header's value works, exactly as the server sent it (trimmed).
+    CHECK(lookup(db, "rid-D").at("requests")[0].at("span_id") == sc.d.span);
+    CHECK(lookup(db, "db;dur=5").at("requests")[0].at("span_id") == sc.a.span);
+    CHECK(lookup(db, "rid-D").at("events").empty());
+    Run none = cli({"requests", db, "--id", "rid-D"});
+    CHECK(contains(none.out, "events logged inside: none\n"));
+
+    // A span id names the span: its events and those of the calls inside it, oldest first.
+    j = lookup(db, sc.s.span);
+    REQUIRE(j.at("requests").size() == 1);
+    CHECK(j.at("requests")[0].at("name") == "load settings");
+    CHECK(j.at("requests")[0].at("matched_by") == json::array({"span_id"}));
+    CHECK(messages_of(j.at("events")) == std::vector<std::string>{"in the span", "saving", "back in the span"});
+    REQUIRE(j.at("other_spans").size() == 1);
+    CHECK(j.at("other_spans")[0].at("span_id") == sc.b.span);
+    CHECK(j.at("other_spans")[0].at("relation") == "child");
+    r = cli({"requests", db, "--id", sc.s.span});
+    CHECK(std::regex_search(r.out, std::regex(R"(\n  child\s+\S+Z\s+POST api\.example\.com:8443/v1/save\s+\S+ ms\s+503\s+span [0-9a-f]{16}  service unavailable\n)")));
+    CHECK(contains(r.out, "saving  (in POST api.example.com:8443/v1/save)"));  // which span, when there are several
+
+    // The trace id of s names s and b together.
+    j = lookup(db, sc.s.trace);
+    REQUIRE(j.at("requests").size() == 2);
+    CHECK(j.at("requests")[0].at("span_id") == sc.s.span);
+    CHECK(j.at("requests")[1].at("span_id") == sc.b.span);
+    CHECK(j.at("other_spans").empty());
+    CHECK(messages_of(j.at("events")) == std::vector<std::string>{"in the span", "saving", "back in the span"});
+    r = cli({"requests", db, "--id", sc.s.trace});
+    CHECK(r.out.rfind("2 requests match " + sc.s.trace + "\n", 0) == 0);
+
+    // A traceparent, as the server logged it, names the call it came with.
+    j = lookup(db, "00-" + sc.b.trace + "-" + sc.b.span + "-01");
+    REQUIRE(j.at("requests").size() == 1);
+    CHECK(j.at("requests")[0].at("span_id") == sc.b.span);
+    CHECK(j.at("requests")[0].at("matched_by") == json::array({"traceparent"}));
+
+    // A call that got no response.
+    j = lookup(db, sc.c.trace);
+    CHECK(j.at("requests")[0].at("status") == 0);
+    CHECK(messages_of(j.at("events")) == std::vector<std::string>{"connecting"});
+    r = cli({"requests", db, "--id", sc.c.span});
+    CHECK(std::regex_search(r.out, std::regex(R"(status\s+no response\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(error\s+Couldn't connect to server\n)")));
+}
+
+TEST_CASE("requests --id of nothing: exit 1 with the id, the kinds of ids searched and how to list") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    make_requests_buffer(db);
+    for (std::string id : {std::string("nope-123"), std::string("REQID-B"), std::string(32, 'a'), std::string(16, '0'),
+                           "00-" + std::string(32, 'b') + "-" + std::string(16, 'c') + "-01"}) {
+        for (bool as_json : {false, true}) {
+            std::vector<std::string> args{"requests", db, "--id", id};
+            if (as_json) args.push_back("--json");
+            Run r = cli(args);
+            INFO(id, ": ", r.err);
+            CHECK(r.code == 1);
+            CHECK(r.out.empty());
+            CHECK(contains(r.err, "no request with id " + id + " in " + db));
+            CHECK(contains(r.err, "hint:"));
+            CHECK(contains(r.err, "trace id"));
+            CHECK(contains(r.err, "server request id"));
+            CHECK(contains(r.err, "telltale requests " + db));
+            CHECK(contains(r.err, "the 6 it holds"));
+        }
+    }
+}
+
+TEST_CASE("requests --id: events of a request whose record never arrived are still shown, with a warning") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    tt_client *c = open_buffer(db);
+    tt_request *r = nullptr;
+    REQUIRE(tt_request_begin(&r, c, "GET", "https://api.example.com/hangs") == TT_OK);
+    Ids ids = ids_of(r);
+    REQUIRE(tt_log(c, TT_INFO, "waiting for the server") == TT_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(tt_request_end(r, 200, nullptr) == TT_EMISUSE);  // too late: the record is lost
+
+    json j = lookup(db, ids.trace);
+    CHECK(j.at("requests").empty());
+    CHECK(messages_of(j.at("events")) == std::vector<std::string>{"waiting for the server"});
+    Run t = cli({"requests", db, "--id", ids.span});
+    CHECK(t.code == 0);
+    CHECK(contains(t.err, "no request record"));
+    CHECK(contains(t.out, "waiting for the server"));
+    CHECK(cli({"requests", db}).out.empty());
+}
+
+TEST_CASE("requests through the libcurl helper: server address and timing breakdown, found by the server's id") {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    httplib::Server srv;
+    srv.Get("/api/items", [](const httplib::Request &, httplib::Response &res) {
+        res.set_header("X-Reqid", "srv-reqid-77");
+        res.set_header("X-Request-Id", "srv-rid-77");
+        res.set_content("{\"items\":[]}", "application/json");
+    });
+    int port = srv.bind_to_any_port("127.0.0.1");
+    std::thread th([&] { srv.listen_after_bind(); });
+    while (!srv.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    tt_client *c = open_buffer(db);
+    std::string url = "http://127.0.0.1:" + std::to_string(port) + "/api/items?token=secret";
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, +[](char *, size_t size, size_t n, void *) { return size * n; });
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    tt_curl *t = nullptr;
+    REQUIRE(tt_curl_begin(&t, c, e, nullptr) == TT_OK);
+    REQUIRE(tt_log(c, TT_INFO, "fetching items") == TT_OK);
+    CURLcode rc = curl_easy_perform(e);
+    REQUIRE(tt_curl_end(t, rc) == TT_OK);
+    curl_easy_cleanup(e);
+    REQUIRE(rc == CURLE_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    srv.stop();
+    th.join();
+
+    json j = lookup(db, "srv-reqid-77");
+    INFO(j.dump(2));
+    REQUIRE(j.at("requests").size() == 1);
+    const json &q = j.at("requests")[0];
+    CHECK(q.at("status") == 200);
+    CHECK(q.at("server_ip") == "127.0.0.1");
+    CHECK(q.at("server_port") == port);
+    CHECK(q.at("port") == port);
+    CHECK(q.at("path") == "/api/items");
+    REQUIRE(q.at("timing").is_object());
+    CHECK(q.at("timing").at("total_us").get<int64_t>() > 0);
+    CHECK(q.at("timing").contains("connect_us"));
+    CHECK(q.at("bytes_down") == 12);
+    CHECK(messages_of(j.at("events")) == std::vector<std::string>{"fetching items"});
+
+    Run r = cli({"requests", db, "--id", "srv-rid-77"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    INFO(r.out);
+    CHECK(std::regex_search(r.out, std::regex("server\\s+127\\.0\\.0\\.1:" + std::to_string(port) + "\n")));
+    CHECK(std::regex_search(r.out, std::regex(R"(timing\s+dns [\d.]+ ms, connect [\d.]+ ms, .*total [\d.]+ ms\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(matched by\s+x-request-id header\n)")));
+    Run l = cli({"requests", db});
+    CHECK(contains(l.out, "127.0.0.1:" + std::to_string(port) + "/api/items"));
+    CHECK(contains(l.out, "srv-reqid-77"));
+}
+
+TEST_CASE("requests on a buffer from before the requests table: says so; --id exits 1") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    make_buffer(db, {{TT_INFO, "old", {}}});
+    {
+        Sql sql(db);
+        sql.exec("DROP TABLE request_ids; DROP TABLE requests; DROP INDEX IF EXISTS events_trace; PRAGMA user_version=1;");
+    }
+    for (bool as_json : {false, true}) {
+        std::vector<std::string> args{"requests", db};
+        if (as_json) args.push_back("--json");
+        Run r = cli(args);
+        CHECK(r.code == 0);
+        CHECK(r.out.empty());
+        CHECK(contains(r.err, "no request records"));
+        CHECK(contains(r.err, "schema 1"));
+    }
+    Run r = cli({"requests", db, "--id", std::string(32, 'a')});
+    CHECK(r.code == 1);
+    CHECK(r.out.empty());
+    CHECK(contains(r.err, "no request with id " + std::string(32, 'a') + " in " + db));
+    CHECK(contains(r.err, "no request records"));
+    CHECK(contains(r.err, "telltale dump"));
+}
+
+TEST_CASE("requests: wrong command lines exit 2 with a usage text") {
+    TempDir dir;
+    std::string db = dir.file("app.db");
+    make_requests_buffer(db);
+    struct Case {
+        std::vector<std::string> args;
+        std::string says;
+    };
+    std::vector<Case> cases = {
+        {{"requests"}, "DB is missing"},
+        {{"requests", db, db}, "one DB at a time"},
+        {{"requests", db, "--frob"}, "unknown option --frob"},
+        {{"requests", db, "--level", "warn"}, "unknown option --level"},
+        {{"requests", db, "--json=yes"}, "--json takes no value"},
+        {{"requests", db, "--failed=1"}, "--failed takes no value"},
+        {{"requests", db, "--id"}, "--id needs a value"},
+        {{"requests", db, "--id", ""}, "--id is empty"},
+        {{"requests", db, "--id", "  "}, "--id is empty"},
+        {{"requests", db, "--limit"}, "--limit needs a value"},
+        {{"requests", db, "--limit", "0"}, "--limit"},
+        {{"requests", db, "--limit", "-3"}, "--limit"},
+        {{"requests", db, "--limit", "ten"}, "--limit"},
+        {{"requests", db, "--limit", "99999999999999999999999"}, "--limit"},
+        {{"requests", db, "--since", "yesterday"}, "--since"},
+        {{"requests", db, "--id", "x", "--failed"}, "--failed does not go with --id"},
+        {{"requests", db, "--id", "x", "--limit", "3"}, "--limit does not go with --id"},
+        {{"requests", db, "--id", "x", "--since", "1h"}, "--since does not go with --id"},
+    };
+    for (const auto &c : cases) {
+        std::string joined;
+        for (const auto &a : c.args) joined += a + " ";
+        INFO("telltale ", joined);
+        Run r = cli(c.args);
+        CHECK(r.code == 2);
+        CHECK(contains(r.err, c.says));
+        CHECK(contains(r.err, "usage: telltale requests"));
+        CHECK(r.out.empty());
+    }
+    for (std::vector<std::string> help : {std::vector<std::string>{"requests", "--help"}, {"help", "requests"}, {"help"}}) {
+        Run h = cli(help);
+        CHECK(h.code == 0);
+        CHECK(contains(h.out, "telltale requests DB"));
+        CHECK(contains(h.out, "--failed"));
+        CHECK(h.err.empty());
+    }
 }

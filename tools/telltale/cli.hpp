@@ -27,6 +27,8 @@ struct Failure {
 [[noreturn]] void usage_error(std::string message, std::string hint);
 // "telltale VERB: warning: ..." on stderr; the verb goes on.
 void warn(std::string_view message);
+// "telltale VERB: ..." on stderr: information, not a problem.
+void note(std::string_view message);
 
 // ---------------------------------------------------------------- the buffer file
 
@@ -73,6 +75,44 @@ private:
 
 // A column as raw bytes ("" for NULL).
 std::string_view column_bytes(sqlite3_stmt *s, int i);
+std::optional<std::string> column_text(sqlite3_stmt *s, int i);    // nullopt for NULL
+std::optional<int64_t> column_int(sqlite3_stmt *s, int i);         // nullopt for NULL
+
+// Reads the schema version and makes sure this is a telltale buffer at all (fails if not);
+// a newer schema is only a warning.
+int64_t open_checks(Db &db);
+
+// ---------------------------------------------------------------- output
+
+// Buffered stdout that notices a failed write (a full disk, a closed pipe).
+class Out {
+public:
+    void flush();
+    std::string &buf() { return buf_; }
+    void maybe_flush() {
+        if (buf_.size() >= (1u << 16)) flush();
+    }
+
+private:
+    std::string buf_;
+};
+
+// One stored event, as `dump` prints it.
+struct EventView {
+    int64_t time_ns = 0, level = 0, tid = 0;
+    std::string_view msg;
+    std::optional<std::string_view> attrs, trace_id, span_id;  // nullopt: NULL in the file
+};
+// The event columns `dump` reads, in EventView order (time_ns, level, tid, msg, attrs, trace_id,
+// span_id), for a SELECT on events; a column this buffer lacks reads as NULL.
+std::string event_columns(Db &db);
+// The same from a row of such a SELECT (the columns from `first` on).
+EventView event_at(sqlite3_stmt *s, int first = 0);
+// Appends the event as one JSON object (no newline). Attributes that are not a JSON object
+// are kept as a string under "telltale.attrs_raw" and counted in bad_attrs.
+void append_event_json(const EventView &e, std::string &out, uint64_t &bad_attrs);
+// The attributes as compact JSON for people: "" when none.
+std::string event_attrs_text(const EventView &e);
 
 // ---------------------------------------------------------------- text
 
@@ -93,5 +133,11 @@ std::optional<int> parse_level(std::string_view s);
 void json_string(std::string_view s, std::string &out);
 // True if s (valid UTF-8) is exactly one JSON object that strict parsers accept.
 bool json_is_object(std::string_view s);
+// Stored JSON without whitespace outside strings (one object per NDJSON line).
+std::string minify(std::string_view s);
+// For a table or a one-line view: invalid UTF-8 repaired, control characters as spaces.
+std::string printable(std::string_view s);
+// Characters (code points) a terminal shows, for column alignment.
+size_t display_width(std::string_view s);
 
 }  // namespace ttcli

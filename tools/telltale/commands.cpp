@@ -24,23 +24,6 @@ constexpr std::array<std::pair<const char *, int>, 6> kLevels{
 
 bool contains(const std::vector<std::string> &v, std::string_view s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
-// Reads user_version and makes sure this is a telltale buffer at all. A newer schema is
-// only a warning: its events table still holds the columns this CLI knows.
-int64_t open_checks(Db &db) {
-    int64_t v = db.query_int("PRAGMA user_version");
-    if (!db.has_table("events"))
-        fail(fmt::format("{} is not a telltale buffer: it is an SQLite file without an events table{}", db.path(),
-                         v == 0 ? " (empty, or made by another program)" : ""),
-             "pass the db_path the app gives tt_open");
-    if (v > kKnownSchema)
-        warn(fmt::format("{} was written by a newer telltale (schema {}, this CLI knows {}); showing what this CLI "
-                         "understands (update the telltale CLI to see everything)",
-                         db.path(), v, kKnownSchema));
-    else if (v < 1)
-        warn(fmt::format("{} has schema version {}, which telltale never writes; reading it anyway", db.path(), v));
-    return v;
-}
-
 // Future tables (requests, reports) count as empty in a buffer that predates them.
 int64_t count_rows(Db &db, const char *table, const char *where = nullptr) {
     if (!db.has_table(table)) return 0;
@@ -69,104 +52,121 @@ std::string human_bytes(uint64_t n) {
     return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1 << 30));
 }
 
-// Stored text with newlines between tokens would break NDJSON's one-object-a-line:
-// drop whitespace outside strings (raw control characters cannot occur inside them).
-std::string minify(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    bool in_str = false, esc = false;
-    for (char c : s) {
-        if (in_str) {
-            if (esc) esc = false;
-            else if (c == '\\') esc = true;
-            else if (c == '"') in_str = false;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            continue;
-        } else if (c == '"') {
-            in_str = true;
-        }
-        out += c;
-    }
-    return out;
+}  // namespace
+
+// ------------------------------------------------------------------------------ shared
+
+// A newer schema's events table still holds the columns this CLI knows.
+int64_t open_checks(Db &db) {
+    int64_t v = db.query_int("PRAGMA user_version");
+    if (!db.has_table("events"))
+        fail(fmt::format("{} is not a telltale buffer: it is an SQLite file without an events table{}", db.path(),
+                         v == 0 ? " (empty, or made by another program)" : ""),
+             "pass the db_path the app gives tt_open");
+    if (v > kKnownSchema)
+        warn(fmt::format("{} was written by a newer telltale (schema {}, this CLI knows {}); showing what this CLI "
+                         "understands (update the telltale CLI to see everything)",
+                         db.path(), v, kKnownSchema));
+    else if (v < 1)
+        warn(fmt::format("{} has schema version {}, which telltale never writes; reading it anyway", db.path(), v));
+    return v;
 }
 
-// Buffered stdout that notices a failed write (a full disk, a closed pipe).
-class Out {
-public:
-    void flush() {
-        if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) failed();
-        buf_.clear();
-        if (std::fflush(stdout) != 0) failed();
-    }
-    std::string &buf() { return buf_; }
-    void maybe_flush() {
-        if (buf_.size() >= (1u << 16)) flush();
-    }
-
-private:
-    [[noreturn]] static void failed() {
+void Out::flush() {
+    auto failed = [] {
         fail("writing to standard output failed", "check that the disk is not full, or that the reading program did not stop early");
-    }
-    std::string buf_;
-};
+    };
+    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size()) failed();
+    buf_.clear();
+    if (std::fflush(stdout) != 0) failed();
+}
 
-}  // namespace
+std::string event_columns(Db &db) {
+    // Name only the columns this CLI knows and that exist: a newer schema may have more.
+    auto cols = db.columns("events");
+    auto col = [&](const char *name) { return contains(cols, name) ? std::string(name) : std::string("NULL"); };
+    return fmt::format("{}, {}, {}, {}, {}, {}, {}", col("time_ns"), col("level"), col("tid"), col("msg"), col("attrs"),
+                       col("trace_id"), col("span_id"));
+}
+
+EventView event_at(sqlite3_stmt *r, int first) {
+    EventView e;
+    e.time_ns = sqlite3_column_int64(r, first);
+    e.level = sqlite3_column_int64(r, first + 1);
+    e.tid = sqlite3_column_int64(r, first + 2);
+    e.msg = column_bytes(r, first + 3);
+    auto opt = [&](int i) -> std::optional<std::string_view> {
+        if (sqlite3_column_type(r, first + i) == SQLITE_NULL) return std::nullopt;
+        return column_bytes(r, first + i);
+    };
+    e.attrs = opt(4);
+    e.trace_id = opt(5);
+    e.span_id = opt(6);
+    return e;
+}
+
+void append_event_json(const EventView &e, std::string &b, uint64_t &bad_attrs) {
+    auto it = std::back_inserter(b);
+    fmt::format_to(it, R"({{"time":"{}","time_unix_nano":"{}","level":"{}","severity_number":{},"message":)", rfc3339(e.time_ns),
+                   e.time_ns, level_name(e.level), e.level);
+    json_string(e.msg, b);
+    fmt::format_to(it, R"(,"thread":{})", e.tid);
+    if (e.trace_id) {
+        b += R"(,"trace_id":)";
+        json_string(*e.trace_id, b);
+    }
+    if (e.span_id) {
+        b += R"(,"span_id":)";
+        json_string(*e.span_id, b);
+    }
+    b += R"(,"attrs":)";
+    if (!e.attrs) {
+        b += "{}";
+    } else {
+        std::string attrs;
+        tt::text::utf8_repair(*e.attrs, attrs);
+        if (json_is_object(attrs)) {
+            b += attrs.find_first_of("\r\n") == std::string::npos ? attrs : minify(attrs);
+        } else {
+            // Keep what was stored, as a string, rather than print broken JSON or lose it.
+            ++bad_attrs;
+            b += R"({"telltale.attrs_raw":)";
+            json_string(*e.attrs, b);
+            b += '}';
+        }
+    }
+    b += '}';
+}
+
+std::string event_attrs_text(const EventView &e) {
+    if (!e.attrs) return {};
+    std::string attrs;
+    tt::text::utf8_repair(*e.attrs, attrs);
+    if (!json_is_object(attrs)) return printable(*e.attrs);
+    attrs = minify(attrs);
+    return attrs == "{}" ? std::string() : attrs;
+}
 
 // ------------------------------------------------------------------------------- dump
 
 int dump(const DumpOptions &o) {
     Db db(o.db);
     open_checks(db);
-    // Name only the columns this CLI knows and that exist: a newer schema may have more.
     auto cols = db.columns("events");
     auto col = [&](const char *name) { return contains(cols, name) ? std::string(name) : std::string("NULL"); };
-    std::string sql = fmt::format("SELECT {}, {}, {}, {}, {}, {}, {} FROM events WHERE 1", col("time_ns"), col("level"),
-                                  col("tid"), col("msg"), col("attrs"), col("trace_id"), col("span_id"));
+    std::string sql = fmt::format("SELECT {} FROM events WHERE 1", event_columns(db));
     if (o.since_ns) sql += fmt::format(" AND {} >= {}", col("time_ns"), *o.since_ns);
     if (o.min_level) sql += fmt::format(" AND {} >= {}", col("level"), *o.min_level);
     sql += fmt::format(" ORDER BY {}, {}", col("time_ns"), contains(cols, "id") ? "id" : "rowid");
 
     Stmt s(db, sql);
     Out out;
-    std::string attrs;
     uint64_t bad_attrs = 0;
     try {
         // One statement is one read transaction: a consistent snapshot while the app writes on.
         while (s.step("reading events")) {
-            sqlite3_stmt *r = s.get();
-            int64_t t = sqlite3_column_int64(r, 0), level = sqlite3_column_int64(r, 1);
-            std::string &b = out.buf();
-            auto it = std::back_inserter(b);
-            fmt::format_to(it, R"({{"time":"{}","time_unix_nano":"{}","level":"{}","severity_number":{},"message":)",
-                           rfc3339(t), t, level_name(level), level);
-            json_string(column_bytes(r, 3), b);
-            fmt::format_to(it, R"(,"thread":{})", sqlite3_column_int64(r, 2));
-            if (sqlite3_column_type(r, 5) != SQLITE_NULL) {
-                b += R"(,"trace_id":)";
-                json_string(column_bytes(r, 5), b);
-            }
-            if (sqlite3_column_type(r, 6) != SQLITE_NULL) {
-                b += R"(,"span_id":)";
-                json_string(column_bytes(r, 6), b);
-            }
-            b += R"(,"attrs":)";
-            if (sqlite3_column_type(r, 4) == SQLITE_NULL) {
-                b += "{}";
-            } else {
-                std::string_view raw = column_bytes(r, 4);
-                attrs.clear();
-                tt::text::utf8_repair(raw, attrs);
-                if (json_is_object(attrs)) {
-                    b += attrs.find_first_of("\r\n") == std::string::npos ? attrs : minify(attrs);
-                } else {
-                    // Keep what was stored, as a string, rather than print broken JSON or lose it.
-                    ++bad_attrs;
-                    b += R"({"telltale.attrs_raw":)";
-                    json_string(raw, b);
-                    b += '}';
-                }
-            }
-            b += "}\n";
+            append_event_json(event_at(s.get()), out.buf(), bad_attrs);
+            out.buf() += '\n';
             out.maybe_flush();
         }
     } catch (...) {

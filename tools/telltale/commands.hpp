@@ -12,7 +12,17 @@ struct DumpOptions {
     std::optional<int> min_level;     // keep events with level >= this
 };
 
+struct RequestsOptions {
+    std::string db;
+    bool failed = false;              // only failures: no response, status >= 400, or an error text
+    bool json = false;                // NDJSON (list) or one JSON object (--id)
+    std::optional<std::string> id;    // a trace id, span id, traceparent or server request id
+    std::optional<int64_t> since_ns;  // keep requests that started at or after this
+    std::optional<int64_t> limit;     // the newest N (still printed oldest first)
+};
+
 int dump(const DumpOptions &o);
+int requests(const RequestsOptions &o);
 int stats(const std::string &db, bool json);
 int verify(const std::string &db);
 

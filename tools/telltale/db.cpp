@@ -131,4 +131,14 @@ std::string_view column_bytes(sqlite3_stmt *s, int i) {
     return {p, static_cast<size_t>(sqlite3_column_bytes(s, i))};
 }
 
+std::optional<std::string> column_text(sqlite3_stmt *s, int i) {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+    return std::string(column_bytes(s, i));
+}
+
+std::optional<int64_t> column_int(sqlite3_stmt *s, int i) {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(s, i);
+}
+
 }  // namespace ttcli

@@ -33,6 +33,10 @@ constexpr const char kHelp[] = R"(telltale - look inside a telltale buffer (the 
 usage:
   telltale dump DB [--since X] [--level L]   the events as NDJSON, oldest first
   telltale stats [--json] DB                 counts, time range and sizes
+  telltale requests DB [--failed] [--since X] [--limit N] [--json]
+                                             the requests and spans, oldest first, one a line
+  telltale requests DB --id ID [--json]      what one id names: the request(s), all their ids,
+                                             the rest of the trace, the events logged inside
   telltale verify DB                         check the file for damage; prints "ok" if none
   telltale version                           versions of this tool, the library and SQLite
   telltale help [VERB]                       this text (also: --help, VERB --help)
@@ -42,6 +46,14 @@ dump options:
               an RFC 3339 time (2026-11-29T09:25:46Z) or unix nanoseconds
   --level L   only events at or above L: trace, debug, info, warn, error, fatal,
               or an OTLP severity number 1..24
+
+requests options:
+  --failed    only failures: no response (status 0), HTTP status >= 400, or an error text
+  --since X   only requests that started since X (same forms as for dump)
+  --limit N   only the newest N (still printed oldest first)
+  --json      NDJSON, one object per request with every field (with --id: one object)
+  --id ID     a trace id (32 hex), a span id (16 hex), a traceparent, or the exact value
+              of any server request id (X-Request-Id, X-Reqid, x-amz-request-id, ...)
 
 DB is the buffer file: the db_path the app passes to tt_open. It is only read, so it is
 safe to run while the app is writing; a missing file is reported, never created.
@@ -56,6 +68,7 @@ struct Verb {
 constexpr Verb kVerbs[] = {
     {"dump", "telltale dump DB [--since X] [--level L]"},
     {"stats", "telltale stats [--json] DB"},
+    {"requests", "telltale requests DB [--failed] [--since X] [--limit N] [--json] | telltale requests DB --id ID [--json]"},
     {"verify", "telltale verify DB"},
     {"version", "telltale version"},
     {"help", "telltale help [VERB]"},
@@ -201,6 +214,63 @@ int run_stats(const std::vector<std::string> &args) {
     return stats(one_db(p), p.has("--json"));
 }
 
+constexpr const char kLimitForms[] = "a whole number of requests, 1 or more";
+constexpr const char kIdForms[] =
+    "a trace id (32 hex digits), a span id (16 hex digits), a traceparent, or a server request id value (X-Reqid, ...)";
+
+int run_requests(const std::vector<std::string> &args) {
+    Parsed p = parse(args, {{"--failed", false},
+                            {"--json", false},
+                            {"--id", true, kIdForms},
+                            {"--since", true, kSinceForms},
+                            {"--limit", true, kLimitForms}});
+    if (p.help) {
+        fmt::print("{}\n\n"
+                   "Without --id: the requests and spans, oldest first, one a line: time, method, host and path (the name\n"
+                   "for a span), status (\"no response\" when none came), duration, trace id, the first server request id\n"
+                   "and the error.\n"
+                   "  --failed   only failures: no response (status 0), HTTP status >= 400, or an error text\n"
+                   "  --since X  only those that started since X: {}\n"
+                   "  --limit N  only the newest N, still printed oldest first\n"
+                   "  --json     NDJSON: one object per request with every field; server_ids and timing as objects\n"
+                   "\n"
+                   "With --id ID: the request(s) ID names, with all their ids, status, error, timing and server address,\n"
+                   "the other spans of the same trace (parent, child, sibling...), then the events logged inside them,\n"
+                   "oldest first. ID is {}; a trace id names every request of the trace. With --json: one object\n"
+                   "{{\"query\", \"requests\", \"other_spans\", \"events\"}}. Exits 1 when nothing has that id.\n",
+                   usage_of("requests"), kSinceForms, kIdForms);
+        return 0;
+    }
+    RequestsOptions o;
+    o.db = one_db(p);
+    o.failed = p.has("--failed");
+    o.json = p.has("--json");
+    if (auto id = p.get("--id")) {
+        // Pasted ids often come with spaces or quotes around them.
+        std::string v = *id;
+        auto strip = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\''; };
+        while (!v.empty() && strip(v.back())) v.pop_back();
+        size_t b = 0;
+        while (b < v.size() && strip(v[b])) ++b;
+        v.erase(0, b);
+        if (v.empty()) usage_error("--id is empty", fmt::format("valid forms: {}", kIdForms));
+        o.id = v;
+    }
+    if (auto s = p.get("--since")) o.since_ns = parse_since(*s);
+    if (auto l = p.get("--limit")) {
+        if (!all_digits(*l) || l->size() > 18 || std::stoll(*l) < 1)
+            usage_error(fmt::format("--limit \"{}\" is not a number of requests", *l), fmt::format("valid forms: {}", kLimitForms));
+        o.limit = std::stoll(*l);
+    }
+    if (o.id) {
+        for (const char *f : {"--failed", "--since", "--limit"})
+            if (p.has(f))
+                usage_error(fmt::format("{} does not go with --id", f),
+                            "--id shows everything one id names; --failed, --since and --limit narrow the list without --id");
+    }
+    return requests(o);
+}
+
 int run_verify(const std::vector<std::string> &args) {
     Parsed p = parse(args, {});
     if (p.help) {
@@ -224,8 +294,9 @@ int run_version(const std::vector<std::string> &args) {
 int run_help(const std::vector<std::string> &args) {
     if (!args.empty() && args[0] != "-h" && args[0] != "--help") {
         if (!find_verb(args[0]))
-            usage_error(fmt::format("no verb named \"{}\"", args[0]), "the verbs are dump, stats, verify, version, help");
+            usage_error(fmt::format("no verb named \"{}\"", args[0]), "the verbs are dump, stats, requests, verify, version, help");
         if (args[0] == "dump") return run_dump({"--help"});
+        if (args[0] == "requests") return run_requests({"--help"});
         if (args[0] == "stats") return run_stats({"--help"});
         if (args[0] == "verify") return run_verify({"--help"});
         fmt::print("{}\n", usage_of(args[0]));
@@ -251,10 +322,11 @@ int run(int argc, char **argv) {
     g_verb = verb;
     if (verb == "dump") return run_dump(rest);
     if (verb == "stats") return run_stats(rest);
+    if (verb == "requests") return run_requests(rest);
     if (verb == "verify") return run_verify(rest);
     if (verb == "version") return run_version(rest);
     g_verb.clear();
-    usage_error(fmt::format("unknown verb \"{}\"", verb), "the verbs are dump, stats, verify, version; run `telltale help`");
+    usage_error(fmt::format("unknown verb \"{}\"", verb), "the verbs are dump, stats, requests, verify, version; run `telltale help`");
 }
 
 }  // namespace
@@ -264,6 +336,12 @@ void warn(std::string_view message) {
     std::string clean;
     tt::text::utf8_repair(message, clean);
     fmt::print(stderr, "{}{}\n", line, clean);
+}
+
+void note(std::string_view message) {
+    std::string clean;
+    tt::text::utf8_repair(message, clean);
+    fmt::print(stderr, "telltale{}{}: {}\n", g_verb.empty() ? "" : " ", g_verb, clean);
 }
 
 }  // namespace ttcli

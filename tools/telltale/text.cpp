@@ -337,4 +337,39 @@ void json_string(std::string_view s, std::string &out) {
 
 bool json_is_object(std::string_view s) { return JsonCheck(s).object_only(); }
 
+// Stored text with newlines between tokens would break NDJSON's one-object-a-line:
+// drop whitespace outside strings (raw control characters cannot occur inside them).
+std::string minify(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    bool in_str = false, esc = false;
+    for (char c : s) {
+        if (in_str) {
+            if (esc) esc = false;
+            else if (c == '\\') esc = true;
+            else if (c == '"') in_str = false;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        } else if (c == '"') {
+            in_str = true;
+        }
+        out += c;
+    }
+    return out;
+}
+
+std::string printable(std::string_view s) {
+    std::string clean;
+    tt::text::utf8_repair(s, clean);
+    for (char &c : clean)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+    return clean;
+}
+
+size_t display_width(std::string_view s) {
+    size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // continuation bytes add nothing
+    return n;
+}
+
 }  // namespace ttcli
