@@ -104,7 +104,16 @@ typedef enum tt_full_policy {
     TT_FULL_BLOCK = 1  /* wait for the writer thread to make room (never use on a UI thread) */
 } tt_full_policy;
 
-#define TT_OPTIONS_VERSION 2
+#define TT_OPTIONS_VERSION 3
+
+/* How upload bodies are compressed. */
+typedef enum tt_codec {
+    TT_CODEC_ZSTD = 0,  /* default: smallest, and OTLP/HTTP collectors accept it */
+    TT_CODEC_GZIP = 1,
+    TT_CODEC_NONE = 2
+} tt_codec;
+
+#define TT_CONSENT_KEEP_ON_POLICY_CHANGE 1u  /* an answer stays valid when the policy version changes */
 
 typedef struct tt_options {
     unsigned version;            /* TT_OPTIONS_VERSION */
@@ -127,9 +136,20 @@ typedef struct tt_options {
     /* version 2 */
     const char *request_id_headers; /* extra response headers to capture, comma-separated; NULL: none */
     const char *url_query_keys;     /* query keys kept in recorded URLs, comma-separated; NULL: none */
+    /* version 3: uploads and consent */
+    const char *auth_token;         /* sent as "Authorization: Bearer <token>"; NULL: none */
+    const char *ca_file;            /* CA bundle for the endpoint's TLS (always verified); NULL: system CAs */
+    const char *proxy;              /* e.g. "http://proxy:3128"; NULL: libcurl's usual environment variables */
+    tt_codec compression;           /* TT_CODEC_ZSTD (default), TT_CODEC_GZIP or TT_CODEC_NONE */
+    uint32_t upload_timeout_ms;     /* one upload request, all in; 0: 30000 */
+    uint32_t upload_batch_events;   /* most events (or requests) per upload; 0: 2000 */
+    uint64_t max_upload_bytes_per_hour; /* compressed bytes; 0: 64 MiB */
+    const char *consent_policy_version; /* the privacy policy the app shows now; NULL: "" */
+    unsigned consent_flags;         /* TT_CONSENT_KEEP_ON_POLICY_CHANGE */
 } tt_options;
 
-#define TT_OPTIONS_INIT {TT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TT_FULL_DROP, NULL, NULL}
+#define TT_OPTIONS_INIT {TT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TT_FULL_DROP, NULL, NULL, \
+                         NULL, NULL, NULL, TT_CODEC_ZSTD, 0, 0, 0, NULL, 0}
 
 /* Zero the struct and set its version. Always succeeds for non-NULL opts. */
 TT_API void tt_options_init(tt_options *opts) TT_NOEXCEPT;
@@ -171,7 +191,7 @@ TT_API tt_status tt_log_attrs(tt_client *c, tt_level level, const char *msg, con
 
 /* ---------------------------------------------------------------- stats */
 
-#define TT_STATS_VERSION 2
+#define TT_STATS_VERSION 3
 
 typedef struct tt_stats {
     unsigned version;           /* TT_STATS_VERSION */
@@ -197,14 +217,44 @@ typedef struct tt_stats {
     uint64_t requests_dropped;  /* request and span records lost (queue full, disk full) */
     uint64_t bad_traceparents;  /* incoming traceparent values ignored because malformed */
     uint64_t headers_capped;    /* captured header values cut to 512 bytes, or beyond 16 per request */
+    /* version 3 (since tt_open, this client): */
+    uint64_t spans_uploaded;    /* request and span records delivered */
+    uint64_t upload_dropped;    /* records the server refused for good (4xx other than 408/413/429) */
+    uint64_t upload_bytes;      /* compressed bytes delivered */
 } tt_stats;
 
-#define TT_STATS_INIT {TT_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define TT_STATS_INIT {TT_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 TT_API void tt_stats_init(tt_stats *s) TT_NOEXCEPT;
 
 /* Fill *out (its version must be set). Errors: TT_EINVAL, TT_EMISUSE, TT_ESTORE. */
 TT_API tt_status tt_stats_get(tt_client *c, tt_stats *out) TT_NOEXCEPT;
+
+/* ---------------------------------------------------------------- consent and upload */
+
+typedef enum tt_consent { TT_CONSENT_UNKNOWN = 0, TT_CONSENT_GRANTED = 1, TT_CONSENT_DENIED = 2 } tt_consent;
+
+/* Record the user's answer to "help improve this app by sharing usage data".
+ * UNKNOWN: log locally, upload nothing. GRANTED: upload what is stored and what comes.
+ * DENIED: the upload in flight is aborted, everything not yet delivered is deleted
+ * (reports the user sends explicitly are not affected), nothing more is uploaded; what is
+ * logged while DENIED is never uploaded, even after a later GRANTED.
+ * The answer is stored in the buffer with its time and policy_version (NULL: the
+ * opts.consent_policy_version); an answer for another policy version than the app's
+ * current one counts as UNKNOWN unless TT_CONSENT_KEEP_ON_POLICY_CHANGE. Each change is
+ * also logged as an event. Errors: TT_EINVAL (v), TT_EMISUSE, TT_ESTORE. */
+TT_API tt_status tt_consent_set(tt_client *c, tt_consent v, const char *policy_version) TT_NOEXCEPT;
+/* The answer that counts now (after the policy-version rule). */
+TT_API tt_status tt_consent_get(tt_client *c, tt_consent *out) TT_NOEXCEPT;
+
+/* Everything stored before this call (tt_flush first) delivered to the endpoint, or an
+ * error: TT_ENOCONSENT (consent is not GRANTED), TT_EINVAL (no endpoint configured),
+ * TT_ETIMEOUT (the message says what the last attempt got, e.g. HTTP 503), TT_EMISUSE. */
+TT_API tt_status tt_upload_flush(tt_client *c, uint32_t timeout_ms) TT_NOEXCEPT;
+
+/* The device's network changed (came back, switched Wi-Fi): every client retries its
+ * uploads now instead of waiting out its backoff. Cheap; call it from the OS callback. */
+TT_API void tt_network_changed(void) TT_NOEXCEPT;
 
 /* ---------------------------------------------------------------- requests and spans */
 

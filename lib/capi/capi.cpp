@@ -69,7 +69,9 @@ TT_API tt_status tt_open(tt_client **out, const tt_options *opts) noexcept {
 TT_API tt_status tt_flush(tt_client *c, uint32_t timeout_ms) noexcept {
     TT_API_BEGIN
     auto impl = tt::client::acquire(c, "tt_flush");
-    if (!impl->queue.flush(timeout_ms))
+    bool done = impl->queue.flush(timeout_ms);
+    if (impl->uploader) impl->uploader->wake();  // what was just stored may go now
+    if (!done)
         return tt::set_error(TT_ETIMEOUT, fmt::format("tt_flush: not everything was committed within {} ms", timeout_ms),
                              "the disk or another process holding the buffer is slow; retry, or pass a longer timeout");
     return TT_OK;
@@ -226,8 +228,15 @@ TT_API tt_status tt_stats_get(tt_client *c, tt_stats *out) noexcept {
     auto *h = tt::client::handle_of(c);
     s.bad_traceparents = h->bad_traceparents.load(std::memory_order_relaxed);
     s.headers_capped = h->headers_capped.load(std::memory_order_relaxed);
+    if (impl->uploader) {
+        s.uploaded = impl->uploader->events_uploaded.load(std::memory_order_relaxed);
+        s.upload_failures = impl->uploader->failures.load(std::memory_order_relaxed);
+        s.spans_uploaded = impl->uploader->spans_uploaded.load(std::memory_order_relaxed);
+        s.upload_dropped = impl->uploader->dropped.load(std::memory_order_relaxed);
+        s.upload_bytes = impl->uploader->bytes_sent.load(std::memory_order_relaxed);
+    }
     // Write only as much as the caller's version of the struct has.
-    size_t size = out->version == 1 ? offsetof(tt_stats, requests) : sizeof s;
+    size_t size = out->version == 1 ? offsetof(tt_stats, requests) : out->version == 2 ? offsetof(tt_stats, spans_uploaded) : sizeof s;
     std::memcpy(out, &s, size);
     return TT_OK;
     TT_API_END

@@ -144,6 +144,28 @@ Options normalize(const tt_options *o) {
         split(o->url_query_keys, capture->query_keys, false);
     }
     r.capture = std::move(capture);
+    if (o->version >= 3) {
+        r.auth_token = checked_text(o->auth_token, "auth_token", false);
+        r.ca_file = checked_text(o->ca_file, "ca_file", false);
+        r.proxy = checked_text(o->proxy, "proxy", false);
+        r.consent_policy = checked_text(o->consent_policy_version, "consent_policy_version", false);
+        int codec;
+        std::memcpy(&codec, &o->compression, sizeof codec);
+        if (codec < TT_CODEC_ZSTD || codec > TT_CODEC_NONE)
+            throw Error(TT_EINVAL, fmt::format("tt_open: opts->compression is {}, not a tt_codec", codec),
+                        "use TT_CODEC_ZSTD (default), TT_CODEC_GZIP or TT_CODEC_NONE");
+        r.codec = codec == TT_CODEC_GZIP ? upload::Codec::kGzip : codec == TT_CODEC_NONE ? upload::Codec::kIdentity : upload::Codec::kZstd;
+        r.upload_timeout_ms = or_default(o->upload_timeout_ms, 30000);
+        r.upload_batch_events = std::min<uint32_t>(or_default(o->upload_batch_events, 2000), 100000);
+        r.max_upload_bytes_per_hour = o->max_upload_bytes_per_hour ? o->max_upload_bytes_per_hour : 64ull << 20;
+        r.keep_consent_on_policy_change = o->consent_flags & TT_CONSENT_KEEP_ON_POLICY_CHANGE;
+    }
+    if (!r.endpoint.empty()) {
+        if (r.endpoint.rfind("http://", 0) != 0 && r.endpoint.rfind("https://", 0) != 0)
+            throw Error(TT_EINVAL, fmt::format("tt_open: opts->endpoint \"{}\" is not an http:// or https:// URL", r.endpoint),
+                        "pass the support backend's base URL, such as \"https://telemetry.example.com\" (NULL: never upload)");
+        while (!r.endpoint.empty() && r.endpoint.back() == '/') r.endpoint.pop_back();
+    }
     // The ring must hold at least four of the largest records the caps allow.
     uint64_t biggest = sizeof(queue::RecordHeader) + r.limits.max_msg +
                        uint64_t(r.limits.max_attrs) * (8 + kMaxKeyBytes + r.limits.max_attr) + 8;
@@ -160,11 +182,32 @@ Client::Client(const Options &o)
     : opts(o),
       session_id(ids::uuid4()),
       store(store::StoreConfig{o.db_path, o.max_db_bytes, o.max_age_s, o.app_name, o.app_version, session_id}),
-      queue(queue::QueueConfig{o.queue_bytes, o.batch_size, o.commit_interval_ms}, store) {
+      queue(queue::QueueConfig{o.queue_bytes, o.batch_size, o.commit_interval_ms}, store),
+      outbox(o.db_path) {
+    consent_stored = outbox.load_consent();
+    consent_now.store(consent::effective(consent_stored, opts.consent_policy, opts.keep_consent_on_policy_change),
+                      std::memory_order_release);
     queue.start();
+    if (!opts.endpoint.empty()) {
+        upload::UploaderConfig uc;
+        uc.endpoint = opts.endpoint;
+        uc.codec = opts.codec;
+        uc.interval_ms = opts.upload_interval_ms;
+        uc.retry_base_ms = opts.retry_base_ms;
+        uc.retry_max_ms = opts.retry_max_ms;
+        uc.batch_rows = opts.upload_batch_events;
+        uc.max_bytes_per_hour = opts.max_upload_bytes_per_hour;
+        uc.transport = upload::TransportConfig{opts.ca_file, opts.proxy, opts.auth_token, opts.upload_timeout_ms};
+        uc.resource = upload::Resource{opts.app_name, opts.app_version, store.install_id()};
+        uploader = std::make_unique<upload::Uploader>(std::move(uc), outbox, [this] { return upload_allowed(); });
+        uploader->start();
+    }
 }
 
-Client::~Client() { queue.stop(0); }
+Client::~Client() {
+    if (uploader) uploader->stop();
+    queue.stop(0);
+}
 
 tt_client *open(const tt_options *o) {
     Options opts = normalize(o);
@@ -235,6 +278,8 @@ bool close(tt_client *c, uint32_t timeout_ms) {
         // From here on, log calls see a closed handle and fail with TT_EMISUSE.
         h->state.store(h->state.load(std::memory_order_relaxed) & ~uint64_t(1), std::memory_order_release);
     }
+    // Uploads first: an upload never holds up tt_close (the transfer is cut at once).
+    if (impl->uploader) impl->uploader->stop();
     bool clean = impl->queue.stop(timeout_ms);
     {
         std::lock_guard<std::mutex> lk(reg.mu);
@@ -246,6 +291,17 @@ bool close(tt_client *c, uint32_t timeout_ms) {
 }
 
 queue::Ring *ring_slow_impl(Handle *h, uint64_t st);
+
+void for_each_open(void (*fn)(Client &)) {
+    std::vector<std::shared_ptr<Client>> open;
+    {
+        Registry &reg = registry();
+        std::lock_guard<std::mutex> lk(reg.mu);
+        for (auto &[path, h] : reg.by_path)
+            if (h && h->impl && !h->impl->closing) open.push_back(h->impl);
+    }
+    for (auto &c : open) fn(*c);
+}
 
 queue::Ring *ring_slow(Handle *h, uint64_t st) noexcept {
     try {

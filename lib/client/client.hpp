@@ -8,7 +8,10 @@
 
 #include "queue/queue.hpp"
 #include "store/store.hpp"
+#include "consent/consent.hpp"
 #include "trace/request.hpp"
+#include "upload/outbox.hpp"
+#include "upload/uploader.hpp"
 #include "telltale/telltale.h"
 
 namespace tt::client {
@@ -29,6 +32,12 @@ struct Options {
     uint32_t queue_bytes, batch_size, commit_interval_ms;
     Limits limits;
     std::shared_ptr<const trace::CaptureConfig> capture;
+    // uploads and consent
+    std::string auth_token, ca_file, proxy, consent_policy;
+    upload::Codec codec = upload::Codec::kZstd;
+    uint32_t upload_timeout_ms = 30000, upload_batch_events = 2000;
+    uint64_t max_upload_bytes_per_hour = 64ull << 20;
+    bool keep_consent_on_policy_change = false;
 };
 
 // Checks a caller's tt_options and fills in defaults. Throws tt::Error.
@@ -43,8 +52,19 @@ public:
     const std::string session_id;
     store::Store store;
     queue::Queue queue;
+    upload::Outbox outbox;
+    std::unique_ptr<upload::Uploader> uploader;  // only with an endpoint
     bool closing = false;  // guarded by the registry mutex
+
+    // Consent: the stored answer and what counts now (read by the uploader).
+    std::mutex consent_mu;
+    consent::Record consent_stored;  // guarded by consent_mu
+    std::atomic<int> consent_now{TT_CONSENT_UNKNOWN};
+    bool upload_allowed() const noexcept { return consent_now.load(std::memory_order_acquire) == TT_CONSENT_GRANTED; }
 };
+
+// Wake every open client's uploader (tt_network_changed).
+void for_each_open(void (*fn)(Client &));
 
 // What a tt_client* points to. Never freed: a closed handle stays readable so that a
 // late call fails with TT_EMISUSE instead of touching freed memory. Closed handles are

@@ -562,7 +562,9 @@ Snapshot Store::snapshot() {
                     fmt::format("tt_stats_get: the buffer \"{}\" is damaged; it is being moved aside and a fresh one started", cfg_.path),
                     "call again in a moment: logging goes on, and the damaged file is kept next to the buffer for support");
     }
-    s.pending_upload = s.events;  // nothing uploads yet: every stored event is pending
+    s.pending_upload = static_cast<uint64_t>(query_int(
+        reader_, "SELECT count(*) FROM events WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key='upload_cursor_logs'), 0)",
+        cfg_.path));
     s.reports_pending = 0;
     return s;
 }
