@@ -6,6 +6,7 @@
  *   tt_child log-n DB N TAG         log N events tagged TAG (retrying while the file is busy), close
  *   tt_child open-readonly DIR      (drops root) try to open DIR/tt.db in a read-only directory
  *   tt_child disk-full DB BYTES     cap file size at BYTES (RLIMIT_FSIZE), log until errors, print stats
+ *   tt_child upload DB URL N        consent granted, log N events (seq attr), print "logged", keep uploading until killed
  */
 #define _GNU_SOURCE
 #include <pwd.h>
@@ -136,6 +137,30 @@ int main(int argc, char **argv) {
                tt_status_name(after), tt_status_name(fl));
         tt_close(c, 5000);
         return 0;
+    }
+    if (!strcmp(mode, "upload")) {
+        tt_options o = TT_OPTIONS_INIT;
+        o.db_path = argv[2];
+        o.app_name = "test";
+        o.endpoint = argv[3];
+        o.full_policy = TT_FULL_BLOCK;
+        o.upload_interval_ms = 50;
+        o.retry_base_ms = 10;
+        o.upload_batch_events = 1000;
+        o.consent_policy_version = "2026-11";
+        tt_client *c = NULL;
+        if (tt_open(&c, &o) != TT_OK) return 3;
+        if (tt_consent_set(c, TT_CONSENT_GRANTED, NULL) != TT_OK) return 4;
+        unsigned long n = strtoul(argv[4], NULL, 10);
+        for (unsigned long i = 0; i < n; ++i) {
+            char seq[32];
+            snprintf(seq, sizeof seq, "%lu", i);
+            tt_attr a[1] = {{"seq", seq}};
+            tt_log_attrs(c, TT_INFO, "upload test event", a, 1);
+        }
+        tt_flush(c, 60000);
+        printf("logged\n");
+        for (;;) pause();
     }
     return 2;
 }
