@@ -92,12 +92,12 @@ public:
     }
     ~OtlpServer() { stop(); }
     void stop() {
-        if (fd_ < 0) return;
+        if (fd_ < 0 || stopped_) return;
+        stopped_ = true;
         stopping_ = true;
-        shutdown(fd_, SHUT_RDWR);
-        close(fd_);
-        fd_ = -1;
+        shutdown(fd_, SHUT_RDWR);  // accept() returns; fd_ itself stays untouched until the join
         accept_thread_.join();
+        close(fd_);
         std::vector<std::thread> ts;
         {
             std::lock_guard<std::mutex> lk(mu_);
@@ -262,6 +262,7 @@ private:
     }
 
     int fd_ = -1, port_ = 0;
+    bool stopped_ = false;
     std::atomic<bool> stopping_{false};
     std::atomic<int> requests_{0};
     std::thread accept_thread_;
