@@ -5,11 +5,14 @@
 //                two attributes) with TT_FULL_BLOCK (nothing may drop; `dropped` is
 //                reported anyway), then tt_flush: everything is committed when it returns.
 //   raw SQLite   the floor: one connection, the same CREATE TABLE events(...) and index
-//                (copied from lib/store/store.cpp kMigrations), WAL + synchronous=NORMAL, one prepared
+//                (as lib/store/store.cpp kMigrations leaves them at schema 3: id INTEGER
+//                PRIMARY KEY AUTOINCREMENT), WAL + synchronous=NORMAL, one prepared
 //                INSERT of the same row (wall-clock time read per row, the attributes as
 //                the same JSON text telltale stores), a transaction per 4096 rows.
 //                /1 adds the other pragma telltale sets on a new file (auto_vacuum=
 //                INCREMENTAL) to show what that costs on its own.
+//                /2 is the table of schemas 1 and 2 (a plain rowid, no AUTOINCREMENT): what
+//                AUTOINCREMENT (one sqlite_sequence update per row) costs on its own.
 //
 // Each repetition writes a fresh file; tt_open / sqlite3_open are not timed.
 #include <sys/syscall.h>
@@ -30,24 +33,28 @@ constexpr int kTxnRows = 4096;
 // The attributes as telltale's writer stores them (queue.cpp turns them into JSON).
 constexpr char kAttrsJson[] = R"({"user":"u-4242","screen":"settings/sync"})";
 
-// The events table as lib/store/store.cpp kMigrations builds it: CREATE TABLE events from
-// migration 0 -> 1 (with meta and sessions), its partial index from 1 -> 2. The other
-// tables of 1 -> 2 (requests, request_ids) take no part in logging.
-constexpr char kSchema[] =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE sessions("
-    "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, started_ns INTEGER NOT NULL,"
-    "  app_name TEXT NOT NULL, app_version TEXT, pid INTEGER NOT NULL);"
-    "CREATE TABLE events("
-    "  id INTEGER PRIMARY KEY,"
-    "  time_ns INTEGER NOT NULL,"
-    "  level INTEGER NOT NULL,"
-    "  tid INTEGER NOT NULL,"
-    "  session INTEGER NOT NULL,"
-    "  msg TEXT NOT NULL,"
-    "  attrs TEXT,"
-    "  trace_id TEXT, span_id TEXT);"
-    "CREATE INDEX events_trace ON events(trace_id) WHERE trace_id IS NOT NULL;";
+// The events table as lib/store/store.cpp kMigrations leaves it: meta and sessions from
+// migration 0 -> 1, the partial index from 1 -> 2, events rebuilt with AUTOINCREMENT by
+// 2 -> 3. The other tables (requests, request_ids, upload_batches) take no part in logging.
+// kSchemaV2: the events table before 2 -> 3 (BM_ingest_sqlite/2).
+#define TT_BENCH_SCHEMA(ID)                                                                \
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"          \
+    "CREATE TABLE sessions("                                                               \
+    "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, started_ns INTEGER NOT NULL,"           \
+    "  app_name TEXT NOT NULL, app_version TEXT, pid INTEGER NOT NULL);"                   \
+    "CREATE TABLE events("                                                                 \
+    "  id " ID ","                                                                         \
+    "  time_ns INTEGER NOT NULL,"                                                          \
+    "  level INTEGER NOT NULL,"                                                            \
+    "  tid INTEGER NOT NULL,"                                                              \
+    "  session INTEGER NOT NULL,"                                                          \
+    "  msg TEXT NOT NULL,"                                                                 \
+    "  attrs TEXT,"                                                                        \
+    "  trace_id TEXT, span_id TEXT);"                                                      \
+    "CREATE INDEX events_trace ON events(trace_id) WHERE trace_id IS NOT NULL;"
+constexpr char kSchema[] = TT_BENCH_SCHEMA("INTEGER PRIMARY KEY AUTOINCREMENT");
+constexpr char kSchemaV2[] = TT_BENCH_SCHEMA("INTEGER PRIMARY KEY");
+#undef TT_BENCH_SCHEMA
 
 uint64_t realtime_ns() {
     timespec ts;
@@ -98,7 +105,8 @@ void check(sqlite3 *db, int rc, const char *what) {
 }
 
 void BM_ingest_sqlite(benchmark::State &state) {
-    const bool like_telltale = state.range(0) != 0;
+    const bool like_telltale = state.range(0) == 1;
+    const char *schema = state.range(0) == 2 ? kSchemaV2 : kSchema;
     std::string path = scratch_dir() + "/bench_ingest_raw.db";
     const int64_t tid = syscall(SYS_gettid);
     double total_s = 0;
@@ -108,7 +116,7 @@ void BM_ingest_sqlite(benchmark::State &state) {
         check(db, sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr), "open");
         if (like_telltale) check(db, sqlite3_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", nullptr, nullptr, nullptr), "auto_vacuum");
         check(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr), "pragmas");
-        check(db, sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr), "schema");
+        check(db, sqlite3_exec(db, schema, nullptr, nullptr, nullptr), "schema");
         check(db, sqlite3_exec(db, "INSERT INTO sessions(uuid, started_ns, app_name, pid) VALUES('s', 0, 'bench', 1)", nullptr, nullptr, nullptr),
               "session");
         int64_t session = sqlite3_last_insert_rowid(db);
@@ -156,5 +164,5 @@ void BM_ingest_sqlite(benchmark::State &state) {
 // Five repetitions each, interleaved at random by run.sh (the machine's load drifts);
 // the summary takes the median events/s of each.
 BENCHMARK(BM_ingest_telltale)->Iterations(1)->Repetitions(5)->DisplayAggregatesOnly(true)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ingest_sqlite)->Arg(0)->Arg(1)->Iterations(1)->Repetitions(5)->DisplayAggregatesOnly(true)->UseManualTime()
+BENCHMARK(BM_ingest_sqlite)->Arg(0)->Arg(1)->Arg(2)->Iterations(1)->Repetitions(5)->DisplayAggregatesOnly(true)->UseManualTime()
     ->Unit(benchmark::kMillisecond);

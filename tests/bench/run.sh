@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the benchmarks in Release (-O2) into build-bench and run them; prints a summary
-# with the ratios (telltale vs spdlog, telltale vs raw SQLite) and the targets.
-# Takes about a minute and a half on a 2-core machine (build included).
+# with the ratios (telltale vs spdlog, telltale vs raw SQLite, a loopback HTTP request with
+# and without the libcurl helper) and the targets.
+# Takes about four minutes on a 2-core machine (build included).
 #
 #   tests/bench/run.sh                 everything
 #   TT_BENCH_BUILD=dir tests/bench/run.sh   another build directory
@@ -42,6 +43,9 @@ common=(--benchmark_counters_tabular=true --benchmark_out_format=json --benchmar
   --benchmark_out="$out/log.json"
 "$bench" "${common[@]}" --benchmark_filter='^BM_ingest_' --benchmark_out="$out/ingest.json"
 "$bench" "${common[@]}" --benchmark_filter='^BM_store_' --benchmark_out="$out/store.json"
+# Traced requests: the API on the caller's thread, and a loopback GET with and without
+# the libcurl helper (a cpp-httplib server on 127.0.0.1 inside the process).
+"$bench" "${common[@]}" --benchmark_filter='^BM_request_' --benchmark_out="$out/requests.json"
 # A fresh process per measurement: an idle client on a new buffer, then on the >= 50 MiB
 # one BM_store_open left behind.
 "$rss" "$work/rss_new.db" >"$out/rss_new.json"

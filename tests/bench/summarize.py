@@ -2,8 +2,8 @@
 """Summarize a run of tests/bench/run.sh: figures, ratios between peers, and the targets.
 
 usage: summarize.py RESULTS_DIR
-RESULTS_DIR holds log.json, ingest.json, store.json (Google Benchmark JSON), rss_new.json,
-rss_50mb.json (tt_rss) and machine.txt. Prints plain text; writes summary.json next to them.
+RESULTS_DIR holds log.json, ingest.json, store.json, requests.json (Google Benchmark JSON),
+rss_new.json, rss_50mb.json (tt_rss) and machine.txt. Prints plain text; writes summary.json next to them.
 Verdicts are information, not a test: nothing here fails the run.
 """
 import json
@@ -47,6 +47,7 @@ log = runs(load("log.json"))
 log.update(runs(load("log_cold.json")))
 ingest = runs(load("ingest.json"))
 store = runs(load("store.json"))
+requests = runs(load("requests.json"))
 rss_new = load("rss_new.json")
 rss_50 = load("rss_50mb.json")
 machine = open(os.path.join(d, "machine.txt")).read().strip() if os.path.exists(os.path.join(d, "machine.txt")) else ""
@@ -118,20 +119,25 @@ if ingest:
     tt = find(ingest, "BM_ingest_telltale")
     raw = find(ingest, "BM_ingest_sqlite/0/")
     rawav = find(ingest, "BM_ingest_sqlite/1/")
+    rawv2 = find(ingest, "BM_ingest_sqlite/2/")
     print("\nSustained durable ingest, 200k events (bench_log's event), 1 producer, everything committed (medians of 5)")
     if tt:
         print(f"  telltale (TT_FULL_BLOCK, tt_flush)           {tt['events_per_s']:12,.0f} events/s  dropped {tt['dropped']:.0f}, producer busy {tt['producer_s'] * 1000:.0f} ms")
     if raw:
-        print(f"  raw SQLite (WAL, NORMAL, 4096 rows/txn)      {raw['events_per_s']:12,.0f} events/s")
+        print(f"  raw SQLite (WAL, NORMAL, 4096 rows/txn)      {raw['events_per_s']:12,.0f} events/s  (telltale's table: AUTOINCREMENT)")
     if rawav:
         print(f"  raw SQLite + auto_vacuum=INCREMENTAL          {rawav['events_per_s']:12,.0f} events/s")
+    if rawv2:
+        print(f"  raw SQLite, plain rowid (schema <= 2)         {rawv2['events_per_s']:12,.0f} events/s")
     if tt and raw:
         r = ratio(tt["events_per_s"], raw["events_per_s"])
         r2 = ratio(tt["events_per_s"], rawav["events_per_s"]) if rawav else float("nan")
-        print(f"  RATIO telltale/raw SQLite: {r:.2f}x (vs raw + auto_vacuum: {r2:.2f}x)")
+        r3 = ratio(tt["events_per_s"], rawv2["events_per_s"]) if rawv2 else float("nan")
+        print(f"  RATIO telltale/raw SQLite: {r:.2f}x (vs raw + auto_vacuum: {r2:.2f}x; vs a plain rowid table: {r3:.2f}x)")
         summary["ingest"] = {"telltale_events_per_s": tt["events_per_s"], "raw_events_per_s": raw["events_per_s"],
-                             "raw_autovacuum_events_per_s": rawav["events_per_s"] if rawav else None, "ratio": r,
-                             "telltale_dropped": tt["dropped"]}
+                             "raw_autovacuum_events_per_s": rawav["events_per_s"] if rawav else None,
+                             "raw_plain_rowid_events_per_s": rawv2["events_per_s"] if rawv2 else None, "ratio": r,
+                             "ratio_vs_plain_rowid": r3, "telltale_dropped": tt["dropped"]}
         verdict("ingest >= 0.7x raw SQLite", r >= 0.7, f"{r:.2f}x", ">= 0.7x")
 
 # ------------------------------------------------------------------ store
@@ -152,6 +158,54 @@ if store:
         verdict("tt_open on 50 MB < 5 ms (median of 30)", o50["open_median_ms"] < 5, f"{o50['open_median_ms']:.2f} ms (max {o50['open_max_ms']:.2f})", "< 5 ms")
     if o0:
         print(f"  tt_open creating a new buffer: median {o0['open_median_ms']:.2f} ms, max {o0['open_max_ms']:.2f} ms; tt_close {o0['close_median_ms']:.2f} ms")
+
+# ------------------------------------------------------------------ requests
+if requests:
+    api = find(requests, "BM_request_api/")
+    ph = find(requests, "BM_request_api_phases/")
+    lo = find(requests, "BM_request_loopback/")
+    print("\nTraced request, caller thread (begin + traceparent + 3 headers + end(200); bursts of 1000, tt_flush between them; medians of 3 repetitions)")
+    if api:
+        ovh = api["timer_ovh_ns"]
+        print(f"  median {api['median_ns']:.0f} ns (net {api['median_ns'] - ovh:.0f}), p90 {api['p90_ns']:.0f}, p99 {api['p99_ns']:.0f} (net {api['p99_ns'] - ovh:.0f}),"
+              f" p99.9 {api['p999_ns']:.0f}, max {api['max_ns']:.0f} ns; amortized {api['amortized_ns']:.0f} ns; requests_dropped {api['requests_dropped']:.0f}")
+        print(f"  writer thread, per request record: {api.get('writer_cpu_us_per_request', float('nan')):.1f} us CPU;"
+              f" tt_flush after a burst takes {api['flush_us_per_request']:.1f} us per record (disk waits included)")
+        summary["request_api"] = {"median_ns": api["median_ns"], "median_net_ns": api["median_ns"] - ovh, "p99_ns": api["p99_ns"],
+                                  "p999_ns": api["p999_ns"], "amortized_ns": api["amortized_ns"], "requests_dropped": api["requests_dropped"],
+                                  "flush_us_per_request": api["flush_us_per_request"],
+                                  "writer_cpu_us_per_request": api.get("writer_cpu_us_per_request")}
+        verdict("request instrumentation <= 1000 ns (median, net)", api["median_ns"] - ovh <= 1000,
+                f"{api['median_ns'] - ovh:.0f} ns (p99 {api['p99_ns']:.0f})", "<= 1000 ns")
+    if ph:
+        o = ph["timer_ovh_ns"]
+        print(f"  phases (net medians / p99): begin + traceparent {ph['begin_median_ns'] - o:.0f} / {ph['begin_p99_ns'] - o:.0f} ns,"
+              f" 3 headers {ph['headers_median_ns'] - o:.0f} / {ph['headers_p99_ns'] - o:.0f} ns, end {ph['end_median_ns'] - o:.0f} / {ph['end_p99_ns'] - o:.0f} ns")
+    if lo:
+        plain, instr = lo["plain_median_ns"], lo["instr_median_ns"]
+        share = (instr - plain) / plain * 100
+        print("\nLoopback HTTP GET (libcurl easy handle reused, keep-alive; cpp-httplib server in-process; plain and instrumented alternate)")
+        print(f"  plain                      median {plain / 1000:8.1f} us, p99 {lo['plain_p99_ns'] / 1000:8.1f} us")
+        print(f"  with tt_curl_begin/end     median {instr / 1000:8.1f} us, p99 {lo['instr_p99_ns'] / 1000:8.1f} us")
+        print(f"  RATIO instrumented/plain: {instr / plain:.3f}x ({share:+.1f} %); median of paired differences {lo['paired_diff_median_ns'] / 1000:.1f} us"
+              f" ({lo['paired_diff_median_ns'] / plain * 100:.1f} %)")
+        print(f"  the helper's own calls (tt_curl_begin + tt_curl_end): median {lo['helper_median_ns']:.0f} ns, p99 {lo['helper_p99_ns']:.0f} ns"
+              f" = {lo['helper_median_ns'] / plain * 100:.1f} % of the plain request")
+        if api:
+            print(f"  the plain API's cost (above) = {(api['median_ns'] - api['timer_ovh_ns']) / plain * 100:.2f} % of the plain request")
+        print(f"  writer thread meanwhile: {lo.get('writer_cpu_us_per_request', float('nan')):.1f} us CPU per instrumented request (in the background, on the other core when there is one)")
+        print(f"  requests_dropped {lo['requests_dropped']:.0f}, new connections while timed {lo['reconnects']:.0f}")
+        summary["request_loopback"] = {"plain_median_ns": plain, "instr_median_ns": instr, "ratio": instr / plain, "share_pct": share,
+                                       "paired_diff_median_ns": lo["paired_diff_median_ns"], "helper_median_ns": lo["helper_median_ns"],
+                                       "writer_cpu_us_per_request": lo.get("writer_cpu_us_per_request"),
+                                       "requests_dropped": lo["requests_dropped"], "reconnects": lo["reconnects"]}
+        verdict("instrumented loopback request < 2 % slower (medians)", share < 2, f"{share:+.1f} % ({(instr - plain) / 1000:.1f} us)", "< 2 %")
+    print()
+    if api:
+        x = api["median_ns"] - api["timer_ovh_ns"]
+        print(f"request instrumentation: {x:.0f} ns per request (target <= 1000 ns): {'PASS' if x <= 1000 else 'MISS'}")
+    if lo:
+        print(f"share of a loopback request: {share:.1f} % (target < 2 %): {'PASS' if share < 2 else 'MISS'}")
 
 # ------------------------------------------------------------------ rss
 for label, r in (("new buffer", rss_new), ("50 MB buffer", rss_50)):
