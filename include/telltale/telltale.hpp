@@ -11,6 +11,9 @@
  *     ...                                            // pass response headers: req.header(k, v)
  *     req.end(200);                                  // or let it go: ended as "abandoned"
  *
+ *     client.consent(TT_CONSENT_GRANTED);            // the user said yes: uploads start
+ *     client.upload_flush(std::chrono::seconds(10)); // deliver now (throws TT_ENOCONSENT without a yes)
+ *
  * ERRORS - the one rule:
  *   Every failure throws telltale::Error (a std::runtime_error) carrying the library's
  *   status code, message, hint and docs/errors.md anchor, exactly as tt_error_last() gave them.
@@ -64,6 +67,11 @@ namespace telltale {
 
 /* The version of the library actually loaded ("MAJOR.MINOR.PATCH"); compare TT_VERSION_STRING. */
 inline const char *version() noexcept { return tt_version(); }
+
+/* The device's network changed (it came back, or moved to another Wi-Fi): every open
+ * client retries its uploads now instead of waiting out its backoff (tt_network_changed).
+ * Cheap and never fails: call it from the platform's connectivity callback. */
+inline void network_changed() noexcept { tt_network_changed(); }
 
 /* A failure reported by telltale. Copying never throws. */
 class Error : public std::runtime_error {
@@ -211,6 +219,24 @@ public:
     /* Query keys kept in recorded URLs, comma-separated, exact case: "page,lang". Unset: the
      * whole query string is dropped (it often carries tokens and personal data). */
     Options &url_query_keys(std::string v) { url_query_keys_ = std::move(v); return *this; }
+    /* tt_options version 3: uploads and consent (see docs/wire-formats.md, docs/privacy.md).
+     * Nothing is uploaded without an endpoint(), nor before consent(TT_CONSENT_GRANTED). */
+    /* Sent as "Authorization: Bearer <token>". Unset: no Authorization header. */
+    Options &auth_token(std::string v) { auth_token_ = std::move(v); return *this; }
+    /* A CA bundle (PEM) for the endpoint's TLS. Unset: the system's CAs. Verification is always on. */
+    Options &ca_file(std::string v) { ca_file_ = std::move(v); return *this; }
+    /* A proxy URL, such as "http://proxy:3128". Unset: libcurl's usual environment variables. */
+    Options &proxy(std::string v) { proxy_ = std::move(v); return *this; }
+    /* TT_CODEC_ZSTD (default), TT_CODEC_GZIP or TT_CODEC_NONE. */
+    Options &compression(tt_codec v) noexcept { o_.compression = v; return *this; }
+    Options &upload_timeout_ms(uint32_t v) noexcept { o_.upload_timeout_ms = v; return *this; }          /* one request, all in; 0: 30000 */
+    Options &upload_batch_events(uint32_t v) noexcept { o_.upload_batch_events = v; return *this; }      /* records per request; 0: 2000 */
+    Options &max_upload_bytes_per_hour(uint64_t v) noexcept { o_.max_upload_bytes_per_hour = v; return *this; }  /* 0: 64 MiB */
+    /* The version of the privacy policy the app shows now, such as "2026-11". An answer the
+     * user gave for another version counts as TT_CONSENT_UNKNOWN, unless consent_flags()
+     * has TT_CONSENT_KEEP_ON_POLICY_CHANGE. Unset: "" (answers never expire). */
+    Options &consent_policy_version(std::string v) { consent_policy_version_ = std::move(v); return *this; }
+    Options &consent_flags(unsigned v) noexcept { o_.consent_flags = v; return *this; }                  /* TT_CONSENT_KEEP_ON_POLICY_CHANGE */
 
     /* The C struct. Its strings point into this Options: valid while it lives unchanged. */
     tt_options c_options() const noexcept {
@@ -221,6 +247,10 @@ public:
         o.endpoint = c_str(endpoint_);
         o.request_id_headers = c_str(request_id_headers_);
         o.url_query_keys = c_str(url_query_keys_);
+        o.auth_token = c_str(auth_token_);
+        o.ca_file = c_str(ca_file_);
+        o.proxy = c_str(proxy_);
+        o.consent_policy_version = c_str(consent_policy_version_);
         return o;
     }
 
@@ -229,6 +259,7 @@ private:
 
     tt_options o_;
     std::optional<std::string> db_path_, app_name_, app_version_, endpoint_, request_id_headers_, url_query_keys_;
+    std::optional<std::string> auth_token_, ca_file_, proxy_, consent_policy_version_;
 };
 
 /* An open buffer: owns one tt_client. Move-only; closing happens in the destructor
@@ -305,6 +336,43 @@ public:
      * disk do not make it fail: they show in stats().dropped and stats().store_errors. */
     void flush(milliseconds timeout = default_timeout) const {
         tt_status rc = tt_flush(live("flush"), to_ms(timeout));
+        if (rc != TT_OK) throw Error::last(rc);
+    }
+
+    /* Record the user's answer to "help improve this app by sharing usage data"
+     * (tt_consent_set), for the privacy policy version the app was opened with
+     * (Options::consent_policy_version). TT_CONSENT_GRANTED: what is stored and what comes is
+     * uploaded. TT_CONSENT_DENIED: the upload in flight is cut, everything not yet delivered
+     * is deleted, and what is logged while denied is never uploaded (the call may wait up to
+     * 5 s for the events already logged to be stored, so that they are deleted too).
+     * TT_CONSENT_UNKNOWN: keep logging locally, upload nothing. The answer is stored in the
+     * buffer, survives restarts, and is itself logged as an event. See docs/privacy.md.
+     * Throws Error: TT_EINVAL (not a tt_consent), TT_EMISUSE (closed), TT_ESTORE. */
+    void consent(tt_consent v) const { set_consent("consent", v, nullptr); }
+    /* The same, recording the answer for `policy_version` rather than the options' one. An
+     * answer for another version than Options::consent_policy_version counts as
+     * TT_CONSENT_UNKNOWN (unless TT_CONSENT_KEEP_ON_POLICY_CHANGE). */
+    void consent(tt_consent v, std::string_view policy_version) const {
+        detail::CText p(policy_version, "telltale::Client::consent");
+        set_consent("consent", v, p.c_str());
+    }
+    /* The answer that counts now (tt_consent_get), after the policy-version rule. */
+    tt_consent consent() const {
+        tt_consent v = TT_CONSENT_UNKNOWN;
+        tt_status rc = tt_consent_get(live("consent"), &v);
+        if (rc != TT_OK) throw Error::last(rc);
+        return v;
+    }
+
+    /* Store what was logged so far and deliver everything stored to the endpoint now,
+     * without waiting out a backoff (tt_upload_flush). Returns once it is delivered (or
+     * refused for good by the server: see stats().upload_dropped).
+     * Throws Error: TT_ENOCONSENT (consent is not TT_CONSENT_GRANTED; nothing was sent),
+     * TT_EINVAL (no endpoint), TT_ETIMEOUT (not all delivered within `timeout`; the message
+     * says what the last attempt got, such as "HTTP 503"; nothing is lost, it is retried in
+     * the background), TT_EMISUSE. */
+    void upload_flush(milliseconds timeout = default_timeout) const {
+        tt_status rc = tt_upload_flush(live("upload_flush"), to_ms(timeout));
         if (rc != TT_OK) throw Error::last(rc);
     }
 
@@ -414,6 +482,10 @@ private:
         tt_client *c = handle_.load(std::memory_order_acquire);
         if (!c) throw misuse(fn);
         return c;
+    }
+    void set_consent(const char *fn, tt_consent v, const char *policy_version) const {
+        tt_status rc = tt_consent_set(live(fn), v, policy_version);
+        if (rc != TT_OK) throw Error::last(rc);
     }
     /* For Request and Span: the handle, or TT_EMISUSE naming `where` ("telltale::Request"). */
     tt_client *live_in(const char *where) const {

@@ -18,7 +18,30 @@ bool header_check(telltale::Client &c, const std::string &s) {
 }
 
 telltale::Options options_check() {
-    return telltale::Options().db_path("x.db").app_name("x").request_id_headers("X-Trace-Id").url_query_keys("page");
+    return telltale::Options()
+        .db_path("x.db")
+        .app_name("x")
+        .request_id_headers("X-Trace-Id")
+        .url_query_keys("page")
+        .endpoint("https://telemetry.example.com")
+        .auth_token("t")
+        .ca_file("ca.pem")
+        .proxy("http://proxy:3128")
+        .compression(TT_CODEC_GZIP)
+        .upload_timeout_ms(1)
+        .upload_batch_events(2)
+        .max_upload_bytes_per_hour(3)
+        .consent_policy_version("2026-11")
+        .consent_flags(TT_CONSENT_KEEP_ON_POLICY_CHANGE);
+}
+
+bool consent_check(const telltale::Client &c) {
+    c.consent(TT_CONSENT_GRANTED);
+    c.consent(TT_CONSENT_DENIED, "2026-11");
+    c.upload_flush();
+    c.upload_flush(std::chrono::seconds(1));
+    telltale::network_changed();
+    return c.consent() == TT_CONSENT_DENIED;
 }
 
 bool request_check(const telltale::Client &c, const std::string &url) {

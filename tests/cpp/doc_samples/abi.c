@@ -23,6 +23,18 @@ int main(void) {
     if (rc == TT_OK) rc = tt_stats_get(client, &stats);
     /* [/doc:structs] */
 
+    /* [doc:old] */
+    /* An app built against the first header passes version 1: the library reads (for
+     * tt_options) or fills (for tt_stats) only the fields version 1 had. */
+    tt_stats old = TT_STATS_INIT;
+    old.version = 1;
+    old.requests = 12345; /* a version 2 field: a version 1 caller's struct ends before it */
+    if (rc == TT_OK && tt_stats_get(client, &old) == TT_OK)
+        printf("%llu events; requests left as it was: %llu\n", (unsigned long long)old.events,
+               (unsigned long long)old.requests); /* 12345 */
+    /* [/doc:old] */
+    int old_ok = old.requests == 12345;
+
     /* [doc:unknown] */
     if (rc < 0) {
         /* Any negative status is a failure, even one newer than this header:
@@ -35,5 +47,5 @@ int main(void) {
     tt_close(client, 2000); /* NULL is fine: no need to check whether tt_open succeeded */
     client = NULL;          /* a closed handle fails with TT_EMISUSE, but do not keep it */
     /* [/doc:close] */
-    return rc == TT_OK ? 0 : 1;
+    return rc == TT_OK && old_ok ? 0 : 1;
 }

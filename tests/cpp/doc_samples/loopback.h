@@ -3,7 +3,8 @@
  * loopback_start() runs a tiny HTTP/1.1 server on 127.0.0.1 (an ephemeral port) in a
  * thread. It answers every request with 200, a JSON body and the id headers a real
  * backend would send (X-Request-Id, Server-Timing), and remembers the last traceparent
- * it received. loopback_closed_port() gives a loopback port nothing listens on, for a
+ * it received. It reads (and discards) request bodies, so it also stands for an OTLP
+ * receiver: loopback_uploads() counts the POSTs to /v1/logs and /v1/traces. loopback_closed_port() gives a loopback port nothing listens on, for a
  * call that fails. app_http_get() stands for "the app's own HTTP code" in the plain
  * request API sample. Plain C (POSIX sockets, pthreads): usable from C and C++. */
 #ifndef TT_DOC_LOOPBACK_H
@@ -25,7 +26,11 @@ typedef struct loopback {
     int served;
     char last_traceparent[64];
     pthread_t thread;
+    int uploads; /* POSTs to /v1/... answered; read it with loopback_uploads() */
 } loopback;
+
+/* POSTs to /v1/logs and /v1/traces answered so far (safe while the server runs). */
+static inline int loopback_uploads(loopback *s) { return __atomic_load_n(&s->uploads, __ATOMIC_ACQUIRE); }
 
 /* Read one request head (up to the blank line) into buf; returns its length or -1. */
 static inline int loopback_read_head(int fd, char *buf, size_t cap) {
@@ -66,7 +71,19 @@ static inline void *loopback_run(void *arg) {
         int c = accept(s->fd, NULL, NULL);
         if (c < 0) return NULL; /* loopback_stop() shut the socket down */
         char head[8192];
-        if (loopback_read_head(c, head, sizeof head) > 0) {
+        int got = loopback_read_head(c, head, sizeof head);
+        if (got > 0) {
+            /* Read the rest of the body (Content-Length), so that closing does not reset the connection. */
+            char length[32];
+            loopback_header(head, "Content-Length", length, sizeof length);
+            long left = atol(length) - (long)(got - (strstr(head, "\r\n\r\n") + 4 - head));
+            while (left > 0) {
+                char sink[65536];
+                ssize_t n = read(c, sink, left < (long)sizeof sink ? (size_t)left : sizeof sink);
+                if (n <= 0) break;
+                left -= n;
+            }
+            if (strncmp(head, "POST /v1/", 9) == 0) __atomic_add_fetch(&s->uploads, 1, __ATOMIC_RELEASE);
             loopback_header(head, "traceparent", s->last_traceparent, sizeof s->last_traceparent);
             int n = ++s->served;
             char reply[512];
