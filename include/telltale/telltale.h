@@ -88,6 +88,12 @@ TT_API const char *tt_version(void) TT_NOEXCEPT;
 
 typedef struct tt_client tt_client;
 
+struct tt_report_draft;
+/* See tt_report_draft_manifest: return 0 to send the report, anything else to veto it. */
+typedef int (*tt_before_send_fn)(void *user_data, struct tt_report_draft *draft);
+
+#define TT_REPORTS_OFF 1u /* tt_options.report_flags: the app offers no user reports */
+
 /* Numbers are OpenTelemetry severity numbers. Any value in 1..24 is accepted. */
 typedef enum tt_level {
     TT_TRACE = 1,
@@ -104,7 +110,7 @@ typedef enum tt_full_policy {
     TT_FULL_BLOCK = 1  /* wait for the writer thread to make room (never use on a UI thread) */
 } tt_full_policy;
 
-#define TT_OPTIONS_VERSION 3
+#define TT_OPTIONS_VERSION 4
 
 /* How upload bodies are compressed. */
 typedef enum tt_codec {
@@ -146,10 +152,15 @@ typedef struct tt_options {
     uint64_t max_upload_bytes_per_hour; /* compressed bytes; 0: 64 MiB */
     const char *consent_policy_version; /* the privacy policy the app shows now; NULL: "" */
     unsigned consent_flags;         /* TT_CONSENT_KEEP_ON_POLICY_CHANGE */
+    /* version 4: reports */
+    unsigned report_flags;          /* TT_REPORTS_OFF */
+    tt_before_send_fn before_send;  /* edit or veto a report before it is sent; NULL: none */
+    void *before_send_data;         /* passed to before_send */
+    uint32_t max_pending_reports;   /* reports waiting to be sent; the oldest is dropped (and says so); 0: 20 */
 } tt_options;
 
 #define TT_OPTIONS_INIT {TT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TT_FULL_DROP, NULL, NULL, \
-                         NULL, NULL, NULL, TT_CODEC_ZSTD, 0, 0, 0, NULL, 0}
+                         NULL, NULL, NULL, TT_CODEC_ZSTD, 0, 0, 0, NULL, 0, 0, NULL, NULL, 0}
 
 /* Zero the struct and set its version. Always succeeds for non-NULL opts. */
 TT_API void tt_options_init(tt_options *opts) TT_NOEXCEPT;
@@ -255,6 +266,61 @@ TT_API tt_status tt_upload_flush(tt_client *c, uint32_t timeout_ms) TT_NOEXCEPT;
 /* The device's network changed (came back, switched Wi-Fi): every client retries its
  * uploads now instead of waiting out its backoff. Cheap; call it from the OS callback. */
 TT_API void tt_network_changed(void) TT_NOEXCEPT;
+
+/* ---------------------------------------------------------------- problem reports */
+
+/* "Report a problem": one call files everything support needs and gives back an id to
+ * quote. Sent to <endpoint>/v1/reports in the background whatever the telemetry consent
+ * (the user asked), unless opts.report_flags has TT_REPORTS_OFF. */
+#define TT_REPORT_ID_SIZE 37 /* UUID text + NUL */
+
+#define TT_REPORT_AUTOMATIC 1u /* filed by the app, not the user: rate-limited */
+#define TT_REPORT_NO_SCRUB 2u  /* keep e-mails, tokens, cookies and URL secrets in the logs (think twice) */
+
+#define TT_REPORT_OPTIONS_VERSION 1
+typedef struct tt_report_options {
+    unsigned version;                 /* TT_REPORT_OPTIONS_VERSION */
+    const char *description;          /* what the user says happened; NULL: none */
+    const char *contact;              /* how to reach the user, if they want; NULL: none */
+    uint32_t window_s;                /* logs and requests of the last window_s seconds; 0: 1800 */
+    const char *const *attachments;   /* file paths, read at the call, each capped */
+    size_t attachment_count;
+    uint64_t max_log_bytes;           /* compressed logs.ndjson.zst cap, newest kept; 0: 5 MiB */
+    uint64_t max_attachment_bytes;    /* per attachment; larger ones are left out (TT_ELIMIT); 0: 1 MiB */
+    unsigned flags;                   /* TT_REPORT_AUTOMATIC, TT_REPORT_NO_SCRUB */
+} tt_report_options;
+#define TT_REPORT_OPTIONS_INIT {TT_REPORT_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, 0, 0, 0}
+
+/* File a report and return at once with its id (the report is in the buffer before the
+ * call returns: it survives a crash); assembly, a network check and delivery follow in
+ * the background. o may be NULL. Errors: TT_EMISUSE, TT_EINVAL (NULL id_out, bad
+ * options), TT_ELIMIT (an attachment over the cap was left out, or an automatic report
+ * came too soon after the last one: for the former, the report WAS filed without it and
+ * id_out holds its id; for the latter id_out is ""), TT_ESTORE, TT_EIO (an attachment
+ * could not be read: the report was filed without it, id_out holds its id). */
+TT_API tt_status tt_report_submit(tt_client *c, const tt_report_options *o, char id_out[TT_REPORT_ID_SIZE]) TT_NOEXCEPT;
+
+/* The same report, assembled now and written to `path` as a plain tar of manifest.json,
+ * logs.ndjson.zst and attachments/<name> (for users without a network). Not sent.
+ * Errors as tt_report_submit, plus TT_EIO when path cannot be written. */
+TT_API tt_status tt_report_export(tt_client *c, const tt_report_options *o, const char *path, char id_out[TT_REPORT_ID_SIZE]) TT_NOEXCEPT;
+
+typedef enum tt_report_state { TT_REPORT_PENDING = 0, TT_REPORT_SENT = 1, TT_REPORT_FAILED = 2 } tt_report_state;
+
+/* Where a report is. TT_REPORT_FAILED: tt_error_last()->message says why (the call still
+ * returns TT_OK). Errors: TT_ENOTFOUND (no such id in this buffer), TT_EINVAL, TT_EMISUSE. */
+TT_API tt_status tt_report_status(tt_client *c, const char *id, tt_report_state *out) TT_NOEXCEPT;
+
+/* The backend's current incident notice ("we know, it is being fixed"), as last answered
+ * to a report; "" when none. Valid until the next call on this thread. */
+TT_API const char *tt_notice_get(tt_client *c) TT_NOEXCEPT;
+
+/* before_send (tt_options.before_send): called on a background thread with the report's
+ * manifest before it is sent; return 0 to send, anything else to veto (the report is then
+ * marked failed, "vetoed by the app"). It may replace the manifest (a JSON object). */
+typedef struct tt_report_draft tt_report_draft;
+TT_API const char *tt_report_draft_manifest(const tt_report_draft *d) TT_NOEXCEPT;
+TT_API tt_status tt_report_draft_set_manifest(tt_report_draft *d, const char *json) TT_NOEXCEPT;
 
 /* ---------------------------------------------------------------- requests and spans */
 

@@ -25,12 +25,13 @@ TT_API tt_status tt_consent_set(tt_client *c, tt_consent v, const char *policy_v
     std::lock_guard<std::mutex> lk(impl->consent_mu);
     tt_consent before = impl->consent_stored.state;
     if (next == TT_CONSENT_DENIED) {
-        // Stop at once, then make sure everything logged so far is in the file, so the
-        // purge below takes it too.
+        // Stop at once.
         impl->consent_now.store(TT_CONSENT_DENIED, std::memory_order_release);
         if (impl->uploader) impl->uploader->abort_in_flight();
-        impl->queue.flush(5000);
     }
+    // Into or out of DENIED: everything logged so far must be in the file first, so that
+    // the purge takes it, or the cursor jumps past it.
+    if (next == TT_CONSENT_DENIED || before == TT_CONSENT_DENIED) impl->queue.flush(5000);
     impl->outbox.save_consent(rec, next == TT_CONSENT_DENIED, tt::consent::skip_backlog(before, next));
     impl->consent_stored = rec;
     tt_consent now = tt::consent::effective(rec, impl->opts.consent_policy, impl->opts.keep_consent_on_policy_change);
@@ -68,7 +69,7 @@ TT_API tt_status tt_upload_flush(tt_client *c, uint32_t timeout_ms) noexcept {
         return tt::set_error(TT_ETIMEOUT, fmt::format("tt_upload_flush: events were not even stored within {} ms", timeout_ms),
                              "the disk is slow or the buffer is locked by another process; retry");
     tt::upload::Outbox::Progress p = impl->outbox.progress();
-    impl->uploader->network_changed();  // the app asks now: try now, whatever the backoff
+    impl->uploader->wake();  // look now; a backoff (or the server's Retry-After) is still honoured
     uint32_t spent = static_cast<uint32_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
     if (!impl->uploader->wait_delivered(p.max_logs, p.max_traces, timeout_ms > spent ? timeout_ms - spent : 0)) {
@@ -86,6 +87,7 @@ TT_API void tt_network_changed(void) noexcept {
     try {
         tt::client::for_each_open([](tt::client::Client &c) {
             if (c.uploader) c.uploader->network_changed();
+            if (c.reports) c.reports->network_changed();
         });
     } catch (...) {
         // A hint only: nothing to report if memory ran out.

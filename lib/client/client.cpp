@@ -160,6 +160,12 @@ Options normalize(const tt_options *o) {
         r.max_upload_bytes_per_hour = o->max_upload_bytes_per_hour ? o->max_upload_bytes_per_hour : 64ull << 20;
         r.keep_consent_on_policy_change = o->consent_flags & TT_CONSENT_KEEP_ON_POLICY_CHANGE;
     }
+    if (o->version >= 4) {
+        r.reports_off = o->report_flags & TT_REPORTS_OFF;
+        r.before_send = o->before_send;
+        r.before_send_data = o->before_send_data;
+        r.max_pending_reports = std::clamp<uint32_t>(or_default(o->max_pending_reports, 20), 1, 1000);
+    }
     if (!r.endpoint.empty()) {
         if (r.endpoint.rfind("http://", 0) != 0 && r.endpoint.rfind("https://", 0) != 0)
             throw Error(TT_EINVAL, fmt::format("tt_open: opts->endpoint \"{}\" is not an http:// or https:// URL", r.endpoint),
@@ -188,6 +194,31 @@ Client::Client(const Options &o)
     consent_now.store(consent::effective(consent_stored, opts.consent_policy, opts.keep_consent_on_policy_change),
                       std::memory_order_release);
     queue.start();
+    report::ReportConfig rc;
+    rc.path = opts.db_path;
+    rc.endpoint = opts.endpoint;
+    rc.transport = upload::TransportConfig{opts.ca_file, opts.proxy, opts.auth_token, opts.upload_timeout_ms};
+    rc.retry_base_ms = opts.retry_base_ms;
+    rc.retry_max_ms = opts.retry_max_ms;
+    rc.app_name = opts.app_name;
+    rc.app_version = opts.app_version;
+    rc.install_id = store.install_id();
+    rc.session_id = session_id;
+    rc.enabled = !opts.reports_off;
+    rc.max_queue = opts.max_pending_reports;
+    rc.before_send = opts.before_send;
+    rc.before_send_data = opts.before_send_data;
+    reports = std::make_unique<report::Reports>(std::move(rc), [this] {
+        report::Facts f;
+        f.consent = static_cast<tt_consent>(consent_now.load(std::memory_order_acquire));
+        f.logged = queue.logged();
+        f.dropped = queue.dropped();
+        f.stored = queue.stored();
+        f.evicted = store.evicted.load(std::memory_order_relaxed);
+        f.requests_dropped = queue.requests_dropped();
+        return f;
+    });
+    reports->start();
     if (!opts.endpoint.empty()) {
         upload::UploaderConfig uc;
         uc.endpoint = opts.endpoint;
@@ -205,6 +236,7 @@ Client::Client(const Options &o)
 }
 
 Client::~Client() {
+    if (reports) reports->stop();
     if (uploader) uploader->stop();
     queue.stop(0);
 }
@@ -280,6 +312,7 @@ bool close(tt_client *c, uint32_t timeout_ms) {
     }
     // Uploads first: an upload never holds up tt_close (the transfer is cut at once).
     if (impl->uploader) impl->uploader->stop();
+    if (impl->reports) impl->reports->stop();  // a filed report stays in the buffer for the next start
     bool clean = impl->queue.stop(timeout_ms);
     {
         std::lock_guard<std::mutex> lk(reg.mu);

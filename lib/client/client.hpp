@@ -9,6 +9,7 @@
 #include "queue/queue.hpp"
 #include "store/store.hpp"
 #include "consent/consent.hpp"
+#include "report/reports.hpp"
 #include "trace/request.hpp"
 #include "upload/outbox.hpp"
 #include "upload/uploader.hpp"
@@ -38,6 +39,11 @@ struct Options {
     uint32_t upload_timeout_ms = 30000, upload_batch_events = 2000;
     uint64_t max_upload_bytes_per_hour = 64ull << 20;
     bool keep_consent_on_policy_change = false;
+    // reports
+    bool reports_off = false;
+    tt_before_send_fn before_send = nullptr;
+    void *before_send_data = nullptr;
+    uint32_t max_pending_reports = 20;
 };
 
 // Checks a caller's tt_options and fills in defaults. Throws tt::Error.
@@ -54,6 +60,7 @@ public:
     queue::Queue queue;
     upload::Outbox outbox;
     std::unique_ptr<upload::Uploader> uploader;  // only with an endpoint
+    std::unique_ptr<report::Reports> reports;
     bool closing = false;  // guarded by the registry mutex
 
     // Consent: the stored answer and what counts now (read by the uploader).

@@ -17,7 +17,8 @@ const char *name(tt_consent c) noexcept {
 }
 
 bool skip_backlog(tt_consent before, tt_consent after) noexcept {
-    return before == TT_CONSENT_DENIED && after == TT_CONSENT_GRANTED;
+    // Leaving DENIED by any road (also through UNKNOWN): what was logged meanwhile stays home.
+    return before == TT_CONSENT_DENIED && after != TT_CONSENT_DENIED;
 }
 
 }  // namespace tt::consent

@@ -21,9 +21,9 @@ tt_consent effective(const Record &stored, const std::string &current_policy, bo
 // "unknown", "granted", "denied".
 const char *name(tt_consent c) noexcept;
 
-// The upload cursor to use after a change from `before` to `after` (effective states):
-// from DENIED to GRANTED, what was logged while denied is skipped (the user said no
-// then); otherwise the cursor stays. Returns true if the cursor must jump to the end.
+// The upload cursor to use after a change from `before` (the stored answer) to `after`:
+// out of DENIED (to GRANTED or UNKNOWN), what was logged while denied is skipped for
+// good (the user said no then); otherwise the cursor stays. True: jump to the end.
 bool skip_backlog(tt_consent before, tt_consent after) noexcept;
 
 }  // namespace tt::consent

@@ -5,7 +5,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
 #include <memory>
+#include <mutex>
+
+#include <pthread.h>
 
 #include "core/error.hpp"
 
@@ -25,6 +29,21 @@ void random_bytes(void *buf, size_t n) {
     }
 }
 
+namespace {
+// getpid() is a system call (~120 ns here); the pid only changes across fork().
+std::atomic<pid_t> g_pid{0};
+void forget_pid() { g_pid.store(0, std::memory_order_relaxed); }
+pid_t current_pid() {
+    pid_t p = g_pid.load(std::memory_order_relaxed);
+    if (p) return p;
+    static std::once_flag once;
+    std::call_once(once, [] { pthread_atfork(nullptr, nullptr, forget_pid); });
+    p = getpid();
+    g_pid.store(p, std::memory_order_relaxed);
+    return p;
+}
+}  // namespace
+
 void random_bytes_buffered(void *buf, size_t n) {
     struct Pool {
         unsigned char bytes[4096];
@@ -37,7 +56,7 @@ void random_bytes_buffered(void *buf, size_t n) {
     if (!owned) owned = std::make_unique<Pool>();
     Pool &pool = *owned;
     if (n > sizeof pool.bytes) return random_bytes(buf, n);
-    pid_t pid = getpid();
+    pid_t pid = current_pid();
     if (pool.used + n > sizeof pool.bytes || pool.pid != pid) {
         random_bytes(pool.bytes, sizeof pool.bytes);
         pool.used = 0;

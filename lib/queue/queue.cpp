@@ -309,7 +309,10 @@ void Queue::run() {
         retire_finished_rings();
         // Nothing came in: sleep long, and let the next log call wake us (Ring::reserve).
         // Something came: come back within the commit interval for what follows it.
-        bool idle = n == 0;
+        // Idle only after a second of silence: an app that logs every few hundred ms
+        // never pays the wake-up (a futex call) on its log calls.
+        empty_rounds_ = n == 0 ? empty_rounds_ + 1 : 0;
+        bool idle = empty_rounds_ * cfg_.commit_interval_ms >= 1000;
         std::unique_lock<std::mutex> lk(waker_->mu);
         if (idle) waker_->idle.store(true, std::memory_order_seq_cst);
         // A record published just before idle was set is seen by this re-check.

@@ -79,6 +79,7 @@ private:
 
     // Writer-thread state for the batch in progress.
     uint64_t in_batch_ = 0, in_batch_requests_ = 0;
+    uint32_t empty_rounds_ = 0;
     std::string msg_, attrs_, scratch_;
     std::string req_str_[kRequestStrings];
     std::string ids_json_;

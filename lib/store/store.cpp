@@ -80,6 +80,18 @@ const char *const kMigrations[] = {
     "  first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,"
     "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('upload_cursor_logs', '0'), ('upload_cursor_traces', '0');",
+    // 3 -> 4: problem reports, persisted the moment the user asks, sent in the background.
+    "CREATE TABLE reports("
+    "  id TEXT PRIMARY KEY,"                // UUID: what the user quotes to support
+    "  created_ns INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"               // assembling, pending, sent, failed
+    "  reason TEXT,"                       // why it failed, or what was left out
+    "  automatic INTEGER NOT NULL DEFAULT 0,"
+    "  options TEXT NOT NULL,"             // JSON: description, contact, window_s, caps
+    "  last_event_id INTEGER NOT NULL, last_request_id INTEGER NOT NULL,"  // 'now' at submit
+    "  attempts INTEGER NOT NULL DEFAULT 0, notice TEXT, sent_ns INTEGER);"
+    "CREATE TABLE report_parts(report TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,"
+    "  data BLOB NOT NULL, PRIMARY KEY(report, name)) WITHOUT ROWID;",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);
@@ -169,8 +181,9 @@ void Store::open_writer() {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_handler(db_, &Store::busy_handler, this);
     try {
-        // Only takes effect on a new, empty file: lets a lowered cap shrink the file later.
-        exec(db_, "PRAGMA auto_vacuum=INCREMENTAL", cfg_.path);
+        // Only on a new, empty file (where it takes effect): on an existing one the pragma
+        // would still write, and cost tt_open three fsyncs. Lets a lowered cap shrink the file.
+        if (query_int(db_, "PRAGMA page_count", cfg_.path) == 0) exec(db_, "PRAGMA auto_vacuum=INCREMENTAL", cfg_.path);
         sqlite3_stmt *s = nullptr;
         rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &s, nullptr);
         if (rc == SQLITE_OK) rc = sqlite3_step(s);
@@ -465,6 +478,11 @@ void Store::enforce_size() {
             uint64_t free_pages = static_cast<uint64_t>(query_int(db_, "PRAGMA freelist_count", cfg_.path));
             uint64_t psize = static_cast<uint64_t>(query_int(db_, "PRAGMA page_size", cfg_.path));
             uint64_t used = (pages - free_pages) * psize;
+            // A report being assembled reads the recent events: let it finish first
+            // (seconds), unless the file is far over its cap.
+            if (used <= 2 * cfg_.max_bytes &&
+                query_int(db_, "SELECT count(*) FROM reports WHERE state='assembling'", cfg_.path) > 0)
+                return;
             if (used <= cfg_.max_bytes) {
                 if (pages * psize > cfg_.max_bytes + cfg_.max_bytes / 10 && free_pages > 0)
                     exec(db_, "PRAGMA incremental_vacuum", cfg_.path);
@@ -565,7 +583,8 @@ Snapshot Store::snapshot() {
     s.pending_upload = static_cast<uint64_t>(query_int(
         reader_, "SELECT count(*) FROM events WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key='upload_cursor_logs'), 0)",
         cfg_.path));
-    s.reports_pending = 0;
+    s.reports_pending = static_cast<uint64_t>(
+        query_int(reader_, "SELECT count(*) FROM reports WHERE state IN ('assembling', 'pending')", cfg_.path));
     return s;
 }
 

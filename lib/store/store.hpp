@@ -15,7 +15,7 @@
 namespace tt::store {
 
 // Current schema version (PRAGMA user_version). Migrations only move forward.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 struct StoreConfig {
     std::string path;

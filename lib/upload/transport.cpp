@@ -133,6 +133,7 @@ Response Transport::post(const std::string &url, const std::vector<std::string> 
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r.status);
     r.retry_after = cap.retry_after;
+    r.body = cap.body;
     if (r.status < 200 || r.status >= 300) {
         std::string snippet = cap.body.substr(0, 200);
         for (auto &c : snippet)

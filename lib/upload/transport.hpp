@@ -20,6 +20,7 @@ struct Response {
     long status = 0;
     std::string retry_after;        // the header's raw value, if any
     std::string error;              // curl's words, or "HTTP <status>: <start of the body>"
+    std::string body;               // the first 512 bytes of the answer
 };
 
 class Transport {

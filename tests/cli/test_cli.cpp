@@ -700,13 +700,15 @@ TEST_CASE("a buffer from a newer schema: dump what can be read, with a warning; 
     REQUIRE(tt_close(c, 10000) == TT_OK);
     int64_t future = 0;
     {
-        // What a later telltale might leave: a higher version, a new column, a reports table.
+        // What a later telltale might leave: a higher version, a new column, a new table,
+        // and reports in their states.
         Sql sql(db);
         future = sql.integer("PRAGMA user_version") + 5;
         sql.exec("PRAGMA user_version=" + std::to_string(future) + ";"
                  "ALTER TABLE events ADD COLUMN service TEXT;"
-                 "CREATE TABLE reports(id TEXT PRIMARY KEY, state INTEGER);"
-                 "INSERT INTO reports VALUES('r1',0),('r2',1),('r3',0);");
+                 "CREATE TABLE future_things(id INTEGER PRIMARY KEY);"
+                 "INSERT INTO reports(id, created_ns, state, options, last_event_id, last_request_id) VALUES"
+                 "('r1', 1, 'pending', '{}', 0, 0), ('r2', 2, 'sent', '{}', 0, 0), ('r3', 3, 'assembling', '{}', 0, 0);");
     }
     Run d = cli({"dump", db});
     REQUIRE_MESSAGE(d.code == 0, d.err);

@@ -179,6 +179,23 @@ TEST_CASE("denying mid-upload aborts it and purges what was not delivered") {
     CHECK(seqs_received(srv).size() == delivered);  // nothing of what was purged or logged while denied
 }
 
+TEST_CASE("what was logged while denied never leaves, whatever road leads back to granted") {
+    OtlpServer srv;
+    TempDir d;
+    std::string db = d.file("a.db"), ep = srv.url();
+    tt_client *c = open_client(db, upload_opts(ep));
+    REQUIRE(tt_consent_set(c, TT_CONSENT_DENIED, nullptr) == TT_OK);
+    log_seq(c, 0, 1000);  // still in memory when the answer changes: no flush on purpose
+    REQUIRE(tt_consent_set(c, TT_CONSENT_UNKNOWN, nullptr) == TT_OK);
+    log_seq(c, 1000, 1010);  // logged while unknown: goes once granted
+    REQUIRE(tt_consent_set(c, TT_CONSENT_GRANTED, nullptr) == TT_OK);
+    REQUIRE(tt_upload_flush(c, 30000) == TT_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    auto seen = seqs_received(srv);
+    CHECK(seen.size() == 10);
+    CHECK(seen.begin()->first == 1000);
+}
+
 TEST_CASE("a hostile server: 100k events arrive, none lost, every duplicate shares an earlier batch id") {
     OtlpServer srv;
     TempDir d;

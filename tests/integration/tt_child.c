@@ -7,6 +7,7 @@
  *   tt_child open-readonly DIR      (drops root) try to open DIR/tt.db in a read-only directory
  *   tt_child disk-full DB BYTES     cap file size at BYTES (RLIMIT_FSIZE), log until errors, print stats
  *   tt_child upload DB URL N        consent granted, log N events (seq attr), print "logged", keep uploading until killed
+ *   tt_child report DB URL          log a little, submit a report, print its id, wait to be killed
  */
 #define _GNU_SOURCE
 #include <pwd.h>
@@ -137,6 +138,20 @@ int main(int argc, char **argv) {
                tt_status_name(after), tt_status_name(fl));
         tt_close(c, 5000);
         return 0;
+    }
+    if (!strcmp(mode, "report")) {
+        tt_options o = TT_OPTIONS_INIT;
+        o.db_path = argv[2];
+        o.app_name = "test";
+        o.endpoint = argv[3];
+        o.retry_base_ms = 10;
+        tt_client *c = NULL;
+        if (tt_open(&c, &o) != TT_OK) return 3;
+        tt_log(c, TT_ERROR, "the thing broke");
+        char id[TT_REPORT_ID_SIZE];
+        if (tt_report_submit(c, NULL, id) != TT_OK) return 4;
+        printf("%s\n", id);
+        for (;;) pause();
     }
     if (!strcmp(mode, "upload")) {
         tt_options o = TT_OPTIONS_INIT;

@@ -36,7 +36,7 @@ int64_t reports_pending(Db &db) {
     if (!db.has_table("reports")) return 0;
     // A reports table with a state column uses tt_report_state (0: pending); without one,
     // every row is a report still waiting.
-    if (contains(db.columns("reports"), "state")) return count_rows(db, "reports", "state = 0 OR state = 'pending'");
+    if (contains(db.columns("reports"), "state")) return count_rows(db, "reports", "state IN ('assembling', 'pending')");
     return count_rows(db, "reports");
 }
 
