@@ -124,7 +124,7 @@ TT_API tt_status tt_curl_end(tt_curl *t, CURLcode result) noexcept {
     curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip);
     long port = 0;
     curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &port);
-    if (url) r->url = tt::trace::sanitize_url(url, r->cfg ? r->cfg->query_keys : std::vector<std::string>{});
+    if (url) r->url = tt::trace::sanitize_url(url, r->cfg ? r->cfg->query_keys : tt::trace::kNoKeys);
     r->method = method && *method ? method : "GET";
     r->name = r->method;
     if (ip && *ip) r->server_ip = ip;

@@ -94,7 +94,7 @@ bool Request::begin(uint8_t k, std::string_view name_or_method, std::string_view
         method.assign(name_or_method.substr(0, 32));
         for (auto &c : method)
             if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        url = sanitize_url(u, cfg ? cfg->query_keys : std::vector<std::string>{});
+        url = sanitize_url(u, cfg ? cfg->query_keys : kNoKeys);
         name = method;
     } else {
         name.assign(name_or_method.substr(0, kMaxNameBytes));

@@ -16,6 +16,8 @@ struct UrlParts {
     std::string path;    // "/" at least, plus "?k=v&..." for allow-listed keys
 };
 
+inline const std::vector<std::string> kNoKeys;  // (a reference to it costs no copy, unlike `cond ? v : {}`)
+
 // Never fails: anything unparsable ends up as a path. Host and path are capped.
 UrlParts sanitize_url(std::string_view url, const std::vector<std::string> &keep_query_keys = {});
 
