@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(cmake ninja-build g++ pkg-config libsqlite3-dev libfmt-dev libzstd-dev libcurl4-openssl-dev zlib1g-dev)
 test=(doctest-dev clang libclang-rt-14-dev llvm libbenchmark-dev libspdlog-dev libcpp-httplib-dev
-      nlohmann-json3-dev sqlite3 zstd jq)
+      nlohmann-json3-dev sqlite3 zstd jq python3 python3-pytest)
 
 case "${1:-test}" in
   demo) want=("${build[@]}") ;;
