@@ -9,7 +9,7 @@ test=(doctest-dev clang libclang-rt-14-dev llvm libbenchmark-dev libspdlog-dev l
       nlohmann-json3-dev sqlite3 zstd jq python3 python3-pytest)
 
 case "${1:-test}" in
-  demo) want=("${build[@]}") ;;
+  demo) want=("${build[@]}" libcpp-httplib-dev nlohmann-json3-dev) ;;
   test) want=("${build[@]}" "${test[@]}") ;;
   *) echo "usage: $0 demo|test" >&2; exit 2 ;;
 esac

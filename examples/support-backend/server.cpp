@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api.hpp"
+#include "console.hpp"
 #include "ingest.hpp"
 #include "store.hpp"
 
@@ -366,6 +367,7 @@ int main(int argc, char **argv) {
         if (!inc) return reply(res, 200, {{"incident", nullptr}, {"notice", nullptr}});
         reply(res, 200, {{"incident", {{"id", inc->id}, {"opened_at", rfc3339(inc->opened_ns)}, {"title", inc->title}}}, {"notice", inc->notice}});
     }));
+    svr.Get("/", [](const httplib::Request &, httplib::Response &res) { res.set_content(console_html(), "text/html; charset=utf-8"); });
     svr.Get("/healthz", [](const httplib::Request &, httplib::Response &res) { res.set_content("ok\n", "text/plain"); });
 
     // A stand-in for the app's own API, for the demo: answers with a server request id
@@ -373,7 +375,7 @@ int main(int argc, char **argv) {
     std::atomic<uint64_t> demo_seq{0};
     svr.Get("/demo/api", [&](const httplib::Request &req, httplib::Response &res) {
         char id[32];
-        std::snprintf(id, sizeof id, "demo-%08llx", static_cast<unsigned long long>(++demo_seq * 2654435761u));
+        std::snprintf(id, sizeof id, "demo-%08llx", static_cast<unsigned long long>((++demo_seq * 2654435761u) & 0xffffffffu));
         res.set_header("X-Reqid", id);
         bool f = req.has_param("fail") && req.get_param_value("fail") == "1";
         res.status = f ? 503 : 200;

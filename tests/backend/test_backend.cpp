@@ -363,6 +363,9 @@ TEST_CASE("tokens: ingest and admin are separate, /v1/status is public") {
     CHECK(http("GET", be.url + "/api/lookup?q=x", "", {"Authorization: Bearer in-tok"}).status == 401);
     CHECK(http("GET", be.url + "/api/incidents", "", {"Authorization: Bearer ad-tok"}).status == 200);
     CHECK(http("GET", be.url + "/v1/status").status == 200);
+    Http page = http("GET", be.url + "/");  // the console page itself is public; its data is not
+    CHECK(page.status == 200);
+    CHECK(page.body.find("What happened to this client?") != std::string::npos);
 
     // The library's auth_token is the ingest token.
     std::string db = (dir / "app.db").string();

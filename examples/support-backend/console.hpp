@@ -1,0 +1,4 @@
+#pragma once
+namespace tsb {
+const char *console_html();  // GET /
+}
