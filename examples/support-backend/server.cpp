@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -41,6 +43,8 @@ const char *kUsage =
     "  --trust-proxy     take the client IP from X-Forwarded-For (only behind your own reverse proxy)\n"
     "  --max-body-mb     request body cap, compressed and decompressed (default 16)\n"
     "  --storm-minutes, --storm-threshold   more reports than N in M minutes open an incident (default 20 in 10)\n";
+
+int g_stop_pipe[2] = {-1, -1};
 
 int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -189,12 +193,18 @@ bool read_body(const httplib::Request &req, httplib::Response &res, const httpli
 
 int main(int argc, char **argv) {
     Config cfg = parse_args(argc, argv);
-    // Stop cleanly on SIGINT/SIGTERM: a thread waits for them and stops the server.
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    // Stop cleanly on SIGINT/SIGTERM: the handler only writes a byte to a pipe (all a
+    // signal handler may safely do); a thread reading it stops the server.
+    if (pipe(g_stop_pipe) != 0) return 1;
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {
+        char b = 1;
+        ssize_t n = write(g_stop_pipe[1], &b, 1);
+        (void)n;
+    };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
     std::unique_ptr<Store> store_ptr;
@@ -390,15 +400,18 @@ int main(int argc, char **argv) {
         return 1;
     }
     std::thread sig([&] {
-        int s = 0;
-        sigwait(&sigs, &s);
+        char b = 0;
+        while (read(g_stop_pipe[0], &b, 1) < 0 && errno == EINTR) {
+        }
         svr.stop();
     });
     std::string shown = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
     std::printf("telltale-support-backend: listening on http://%s:%d (database %s)\n", shown.c_str(), port, cfg.db.c_str());
     std::fflush(stdout);
     bool ok = svr.listen_after_bind();
-    pthread_kill(sig.native_handle(), SIGTERM);  // wake the signal thread when the server stopped by itself
+    char b = 0;
+    ssize_t n = write(g_stop_pipe[1], &b, 1);  // wake the stop thread when the server stopped by itself
+    (void)n;
     sig.join();
     std::printf("telltale-support-backend: stopped\n");
     return ok ? 0 : 1;
