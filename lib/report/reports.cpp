@@ -338,7 +338,7 @@ std::string Reports::build_manifest(const std::string &id, const Request &r, int
             first = false;
         }
         m += "],";
-        summary = fmt::format("{} failed requests ({} on the server side)", failed, server_side);
+        summary = fmt::format("{} failed request{} ({} on the server side)", failed, failed == 1 ? "" : "s", server_side);
     }
     // Recent errors grouped by fingerprint.
     {
@@ -598,14 +598,23 @@ bool Reports::send_one(upload::Transport &t, bool &backoff) {
     auto outcome = upload::classify(r.status, r.transport_failed);
     std::lock_guard<std::mutex> lk(db_mu_);
     if (outcome == upload::Outcome::kDelivered) {
-        Stmt s(db_, "UPDATE reports SET state='sent', sent_ns=?, notice=json_extract(?, '$.notice') WHERE id=?", cfg_.path);
+        // Any 2xx is delivery; the answer may be JSON with a notice, or anything else
+        // (a proxy's "OK", a collector's empty 204): never let it undo the delivery.
+        Stmt s(db_,
+               "UPDATE reports SET state='sent', sent_ns=?1,"
+               " notice=CASE WHEN json_valid(?2) THEN json_extract(?2, '$.notice') END WHERE id=?3",
+               cfg_.path);
         sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(clock::realtime_ns()));
         sqlite3_bind_text(s.get(), 2, r.body.c_str(), -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s.get(), 3, id.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_step(s.get());
+        int rc = sqlite3_step(s.get());
+        if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "marking the report sent", cfg_.path);
         // The incident notice, if the backend gave one, for tt_notice_get.
-        Stmt n(db_, "INSERT INTO meta(key, value) VALUES('incident_notice', coalesce(json_extract(?, '$.notice'), ''))"
-                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value", cfg_.path);
+        Stmt n(db_,
+               "INSERT INTO meta(key, value) VALUES('incident_notice',"
+               " coalesce(CASE WHEN json_valid(?1) THEN json_extract(?1, '$.notice') END, ''))"
+               " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               cfg_.path);
         sqlite3_bind_text(n.get(), 1, r.body.c_str(), -1, SQLITE_TRANSIENT);
         sqlite3_step(n.get());
         store::exec(db_, fmt::format("DELETE FROM report_parts WHERE report='{}' AND name LIKE 'attachments/%'", id).c_str(), cfg_.path);

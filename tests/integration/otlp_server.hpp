@@ -37,6 +37,7 @@ struct Plan {
     int status = 200;
     std::string extra_headers;  // "Retry-After: 1\r\n"
     int stall_ms = 0;
+    std::string body;  // the answer's body; "" : "{}" for 2xx, an error object otherwise
 };
 
 inline std::string decode_body(const std::string &enc, const std::string &raw) {
@@ -235,7 +236,7 @@ private:
                     break;
                 }
                 int status = plan.fault == Fault::kStatus ? plan.status : 200;
-                std::string body = status < 300 ? "{}" : "{\"error\":\"injected\"}";
+                std::string body = !plan.body.empty() ? plan.body : status < 300 ? "{}" : "{\"error\":\"injected\"}";
                 std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" + plan.extra_headers +
                                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
                 if (plan.fault == Fault::kDrip) {

@@ -120,6 +120,27 @@ TEST_CASE("submit while the server is down: the id comes back at once; when it i
     CHECK(tt_report_status(nullptr, id, &st) == TT_EMISUSE);
 }
 
+TEST_CASE("a 2xx that is not JSON (a proxy's OK, an empty 204) counts as delivered, once") {
+    OtlpServer srv;
+    srv.set_plan([](int, const std::string &, const std::string &) {
+        Plan p;
+        p.fault = Fault::kStatus;
+        p.status = 200;
+        p.body = "OK";  // not JSON
+        return p;
+    });
+    TempDir d;
+    std::string db = d.file("a.db"), ep = srv.url();
+    tt_client *c = open_client(db, report_opts(ep));
+    char id[TT_REPORT_ID_SIZE];
+    REQUIRE(tt_report_submit(c, nullptr, id) == TT_OK);
+    CHECK(wait_state(c, id, TT_REPORT_SENT, 20000) == TT_REPORT_SENT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(srv.requests() == 1);
+    CHECK(std::string(tt_notice_get(nullptr)).empty());
+}
+
 TEST_CASE("SIGKILL right after submit: delivered after the restart") {
     OtlpServer srv;
     srv.set_plan([](int, const std::string &, const std::string &) {  // nothing gets through while the child lives
