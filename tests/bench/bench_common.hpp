@@ -1,9 +1,10 @@
-// Shared helpers of the telltale benchmarks: per-call timing with the TSC, percentiles,
+// Shared helpers of the telltale benchmarks: per-call timing with the TSC, percentiles, CPU clocks,
 // scratch files, and the event every latency and ingest benchmark logs.
 //
 // These are benchmarks, not tests: nothing here asserts a time. run.sh compares the
 // figures with the targets and prints them; docs/benchmarks.md records a run.
 #pragma once
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -124,6 +125,35 @@ inline void set_latency_counters(benchmark::State &state, const LatencySummary &
     state.counters["timer_ovh_ns"] = C(ticks_to_ns(timer_overhead_ticks()), C::kAvgThreads);
     state.counters["samples"] = C(double(samples), C::kAvgThreads);
 }
+
+// ------------------------------------------------------------------ CPU time
+// The kernel thread ids of this process.
+inline std::vector<int> task_ids() {
+    std::vector<int> ids;
+    if (DIR *d = opendir("/proc/self/task")) {
+        while (dirent *e = readdir(d))
+            if (e->d_name[0] != '.') ids.push_back(atoi(e->d_name));
+        closedir(d);
+    }
+    return ids;
+}
+
+// CPU time of another thread of this process, by kernel thread id (the clock id that
+// pthread_getcpuclockid makes: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED).
+inline uint64_t thread_cpu_ns(int tid) {
+    timespec ts{};
+    if (clock_gettime(clockid_t((~unsigned(tid)) << 3) | 6, &ts) != 0) return 0;
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+inline uint64_t clock_ns(clockid_t id) {
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+// All threads of this process, exited ones included (what getrusage(RUSAGE_SELF) counts, in ns).
+inline uint64_t process_cpu_ns() { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
+inline uint64_t this_thread_cpu_ns() { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 // ------------------------------------------------------------------ scratch files
 // A directory on a real disk (SQLite on tmpfs would flatter every figure):

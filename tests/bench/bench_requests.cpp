@@ -37,7 +37,6 @@
 //
 // Manual time: the "Time" column is one timed burst. Read the counters.
 #include <curl/curl.h>
-#include <dirent.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -63,25 +62,6 @@ constexpr int kLoopWarmPairs = 300;
 
 constexpr char kUrl[] = "https://api.example.com/v1/items?page=2&token=SECRET";
 constexpr char kReqid[] = "4d1a2f0e9b8c7d6e5f4a3b2c1d0e9f8a";
-
-// The kernel thread ids of this process.
-std::vector<int> task_ids() {
-    std::vector<int> ids;
-    if (DIR *d = opendir("/proc/self/task")) {
-        while (dirent *e = readdir(d))
-            if (e->d_name[0] != '.') ids.push_back(atoi(e->d_name));
-        closedir(d);
-    }
-    return ids;
-}
-
-// CPU time of another thread of this process, by kernel thread id (the clock id that
-// pthread_getcpuclockid makes: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED).
-uint64_t thread_cpu_ns(int tid) {
-    timespec ts{};
-    if (clock_gettime(clockid_t((~unsigned(tid)) << 3) | 6, &ts) != 0) return 0;
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 struct Client {
     std::string path;

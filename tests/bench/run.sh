@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the benchmarks in Release (-O2) into build-bench and run them; prints a summary
 # with the ratios (telltale vs spdlog, telltale vs raw SQLite, a loopback HTTP request with
-# and without the libcurl helper) and the targets.
-# Takes about four minutes on a 2-core machine (build included).
+# and without the libcurl helper, zstd vs gzip upload bodies) and the targets.
+# Takes four to five minutes on a 2-core machine once built (a clean build adds 2-4 minutes).
 #
 #   tests/bench/run.sh                 everything
 #   TT_BENCH_BUILD=dir tests/bench/run.sh   another build directory
@@ -46,6 +46,9 @@ common=(--benchmark_counters_tabular=true --benchmark_out_format=json --benchmar
 # Traced requests: the API on the caller's thread, and a loopback GET with and without
 # the libcurl helper (a cpp-httplib server on 127.0.0.1 inside the process).
 "$bench" "${common[@]}" --benchmark_filter='^BM_request_' --benchmark_out="$out/requests.json"
+# Upload (100k buffered events to a loopback receiver in a child process, per codec) and
+# problem reports (submit latency, assembly and delivery on a 100k-event buffer); ~70 s.
+"$bench" "${common[@]}" --benchmark_filter='^BM_(upload|report)/' --benchmark_out="$out/upload.json"
 # A fresh process per measurement: an idle client on a new buffer, then on the >= 50 MiB
 # one BM_store_open left behind.
 "$rss" "$work/rss_new.db" >"$out/rss_new.json"

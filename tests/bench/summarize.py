@@ -2,7 +2,8 @@
 """Summarize a run of tests/bench/run.sh: figures, ratios between peers, and the targets.
 
 usage: summarize.py RESULTS_DIR
-RESULTS_DIR holds log.json, ingest.json, store.json, requests.json (Google Benchmark JSON),
+RESULTS_DIR holds log.json, ingest.json, store.json, requests.json, upload.json (Google Benchmark JSON:
+BM_upload and BM_report),
 rss_new.json, rss_50mb.json (tt_rss) and machine.txt. Prints plain text; writes summary.json next to them.
 Verdicts are information, not a test: nothing here fails the run.
 """
@@ -48,6 +49,7 @@ log.update(runs(load("log_cold.json")))
 ingest = runs(load("ingest.json"))
 store = runs(load("store.json"))
 requests = runs(load("requests.json"))
+upload = runs(load("upload.json"))
 rss_new = load("rss_new.json")
 rss_50 = load("rss_50mb.json")
 machine = open(os.path.join(d, "machine.txt")).read().strip() if os.path.exists(os.path.join(d, "machine.txt")) else ""
@@ -206,6 +208,71 @@ if requests:
         print(f"request instrumentation: {x:.0f} ns per request (target <= 1000 ns): {'PASS' if x <= 1000 else 'MISS'}")
     if lo:
         print(f"share of a loopback request: {share:.1f} % (target < 2 %): {'PASS' if share < 2 else 'MISS'}")
+
+# ------------------------------------------------------------------ upload
+if upload:
+    codecs = [("zstd", find(upload, "BM_upload/0/")), ("gzip", find(upload, "BM_upload/1/")), ("none", find(upload, "BM_upload/2/"))]
+    codecs = [(n, r) for n, r in codecs if r]
+    if codecs:
+        print("\nUpload: 100k realistic events buffered (+ the consent event), consent granted, tt_upload_flush to a loopback receiver"
+              " (child process; decodes every body); 2000 events per batch; medians of 3 repetitions")
+        print(f"  {'codec':6s} {'body B/ev':>9s} {'wire B/ev':>9s} {'JSON B/ev':>9s} {'x':>6s} {'events/s':>9s} {'flush ms':>9s}"
+              f" {'CPU us/ev':>9s} {'uploader':>8s} {'caller':>7s} {'receiver':>8s} {'batches':>7s}")
+        up = {}
+        for name, r in codecs:
+            print(f"  {name:6s} {r['body_bytes_per_event']:9.1f} {r['wire_bytes_per_event']:9.1f} {r['json_bytes_per_event']:9.1f} {r['compression_ratio']:6.2f}"
+                  f" {r['events_per_s']:9,.0f} {r['flush_ms']:9.0f} {r['cpu_us_per_event']:9.2f} {r['uploader_cpu_us_per_event']:8.2f}"
+                  f" {r['caller_cpu_us_per_event']:7.2f} {r['receiver_cpu_us_per_event']:8.2f} {r['batches']:7.0f}")
+            ok = r["events"] == r["sink_records"] and r["sink_bad_bodies"] == 0 and r["pending_after"] == 0 and r["pending_before"] == 100000
+            if not ok:
+                print(f"  CHECK {name}: events {r['events']:.0f}, received records {r['sink_records']:.0f}, bad bodies {r['sink_bad_bodies']:.0f},"
+                      f" pending before {r['pending_before']:.0f} / after {r['pending_after']:.0f}")
+            if r.get("expect_100"):
+                print(f"  {name}: {r['expect_100']:.0f} requests sent 'Expect: 100-continue' (an extra round trip each)")
+            up[name] = {k: r[k] for k in ("body_bytes_per_event", "wire_bytes_per_event", "json_bytes_per_event", "compression_ratio", "events_per_s",
+                                          "flush_ms", "cpu_us_per_event", "uploader_cpu_us_per_event", "caller_cpu_us_per_event",
+                                          "receiver_cpu_us_per_event", "batches", "events", "sink_records")}
+        pay = codecs[0][1]["payload_bytes_per_event"]
+        print(f"  (B/ev = bytes per event: 'body' as received, 'wire' + the HTTP request headers, 'JSON' the OTLP JSON decoded; x = JSON/body."
+              f" Payload, message + keys + values: {pay:.1f} B/event."
+              f" CPU: this whole process during the flush per event; 'uploader' the busiest library thread, 'caller' the thread waiting in tt_upload_flush)")
+        summary["upload"] = up
+        zs, gz = dict(codecs).get("zstd"), dict(codecs).get("gzip")
+        if zs and gz:
+            zr = ratio(zs["body_bytes_per_event"], gz["body_bytes_per_event"])
+            summary["upload"]["zstd_over_gzip"] = zr
+            print(f"  RATIO zstd/gzip, bytes per event: {zr:.3f}x")
+            verdict("upload: zstd <= 0.6x gzip (bytes per event)", zr <= 0.6, f"{zr:.3f}x ({zs['body_bytes_per_event']:.1f} / {gz['body_bytes_per_event']:.1f} B)", "<= 0.6x")
+            print(f"\nzstd/gzip: {zr:.3f}x (target <= 0.6x): {'PASS' if zr <= 0.6 else 'MISS'}")
+
+# ------------------------------------------------------------------ reports
+if upload:
+    rep = [("no endpoint", find(upload, "BM_report/0/")), ("loopback", find(upload, "BM_report/1/"))]
+    rep = [(n, r) for n, r in rep if r]
+    if rep:
+        print(f"\nProblem report with {rep[0][1]['events_in_buffer']:,.0f} events (+500 requests) buffered in the last 30 minutes;"
+              f" {rep[0][1]['samples']:.0f} reports per variant, one after the other (each on an idle client)")
+        worst = 0.0
+        summary["report"] = {}
+        for name, r in rep:
+            sent = f", SENT after {r['sent_median_ms']:.0f} ms (max {r['sent_max_ms']:.0f})" if "sent_median_ms" in r else ""
+            print(f"  {name:12s} tt_report_submit median {r['submit_median_ms']:.2f} ms, p99 {r['submit_p99_ms']:.2f} ms (= the max of {r['samples']:.0f});"
+                  f" assembled after {r['assembled_median_ms']:.0f} ms (max {r['assembled_max_ms']:.0f}){sent}")
+            print(f"  {'':12s} tt_report_status 5 ms after the submit waits {r['status_median_ms']:.0f} ms (max {r['status_max_ms']:.0f});"
+                  f" a second submit while one is assembled waits {r['burst_submit_median_ms']:.0f} ms")
+            worst = max(worst, r["submit_median_ms"])
+            summary["report"][name] = {k: r[k] for k in r if k.endswith("_ms") or k.endswith("bytes") or k in ("samples", "report_events", "logs_truncated")}
+        r = rep[-1][1]
+        raw = r["logs_ndjson_bytes"]
+        print(f"  size: manifest.json {r['manifest_bytes'] / 1e3:.1f} kB, logs.ndjson.zst {r['logs_zst_bytes'] / 1e6:.2f} MB"
+              f" ({r['report_events']:.0f} events, NDJSON {raw / 1e6:.1f} MB, x{ratio(raw, r['logs_zst_bytes']):.1f};"
+              f" {r['logs_zst_bytes'] / max(r['report_events'], 1):.1f} B/event; truncated: {'yes' if r['logs_truncated'] else 'no'})"
+              + (f"; multipart body {r['wire_body_bytes'] / 1e6:.2f} MB, receiver unpacked {r['rx_logs_lines']:.0f} lines" if "wire_body_bytes" in r else ""))
+        if r.get("rx_expect_100"):
+            print(f"  {r['rx_expect_100']:.0f} of {r['received_reports']:.0f} reports were sent with 'Expect: 100-continue' (libcurl does so above 1 MiB):"
+                  " a round trip each, and a 1 s stall against a server that does not answer it")
+        verdict("report: tt_report_submit median < 50 ms (100k events)", worst < 50, f"{worst:.2f} ms (worst variant)", "< 50 ms")
+        print(f"\nreport submit: {worst:.2f} ms median (target < 50 ms): {'PASS' if worst < 50 else 'MISS'}")
 
 # ------------------------------------------------------------------ rss
 for label, r in (("new buffer", rss_new), ("50 MB buffer", rss_50)):
