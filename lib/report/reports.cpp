@@ -149,6 +149,9 @@ Reports::Reports(ReportConfig cfg, std::function<Facts()> facts) : cfg_(std::mov
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, 5000);
+    // WAL + NORMAL: a commit survives the app being killed (what "filed" promises);
+    // only a power cut may lose the last one. FULL would cost every submit an fsync.
+    store::exec(db_, "PRAGMA synchronous=NORMAL", cfg_.path);
 }
 
 Reports::~Reports() {
@@ -278,7 +281,7 @@ Reports::Filed Reports::submit(const Request &r) {
     return f;
 }
 
-std::string Reports::build_manifest(const std::string &id, const Request &r, int64_t created_ns, int64_t last_event_id,
+std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Request &r, int64_t created_ns, int64_t last_event_id,
                                     int64_t last_request_id, const std::vector<std::string> &skipped,
                                     std::string &logs_zst, std::string &summary, std::vector<std::string> &failed_urls) {
     Facts facts = facts_();
@@ -308,7 +311,7 @@ std::string Reports::build_manifest(const std::string &id, const Request &r, int
 
     // Recent requests, newest first, classified.
     {
-        Stmt s(db_,
+        Stmt s(db,
                "SELECT start_ns, kind, name, method, scheme, host, port, path, status, duration_ns, error, trace_id, span_id,"
                " coalesce(server_ids, '{}'), server_ip FROM requests WHERE id <= ? AND start_ns >= ? ORDER BY id DESC LIMIT ?",
                cfg_.path);
@@ -342,7 +345,7 @@ std::string Reports::build_manifest(const std::string &id, const Request &r, int
     }
     // Recent errors grouped by fingerprint.
     {
-        Stmt s(db_, "SELECT time_ns, msg FROM events WHERE id <= ? AND level >= 17 AND time_ns >= ? ORDER BY id DESC LIMIT 5000",
+        Stmt s(db, "SELECT time_ns, msg FROM events WHERE id <= ? AND level >= 17 AND time_ns >= ? ORDER BY id DESC LIMIT 5000",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, last_event_id);
         sqlite3_bind_int64(s.get(), 2, from_ns);
@@ -365,9 +368,11 @@ std::string Reports::build_manifest(const std::string &id, const Request &r, int
         std::sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) { return a.second.count > b.second.count; });
         m += "\"errors\":[";
         first = true;
+        if (sorted.size() > 30) sorted.resize(30);  // the top problems; the logs hold the rest
         for (auto &[fp, g] : sorted) {
-            m += fmt::format("{}{{\"fingerprint\":{},\"sample\":{},\"count\":{},\"first\":{},\"last\":{}}}", first ? "" : ",", q(fp), q(g.sample),
-                             g.count, q(rfc3339(g.first)), q(rfc3339(g.last)));
+            m += fmt::format("{}{{\"fingerprint\":{},\"sample\":{},\"count\":{},\"first\":{},\"last\":{}}}", first ? "" : ",",
+                             q(fp.substr(0, text::utf8_cut(fp, 300))), q(g.sample.substr(0, text::utf8_cut(g.sample, 300))), g.count,
+                             q(rfc3339(g.first)), q(rfc3339(g.last)));
             first = false;
         }
         m += "],";
@@ -375,7 +380,7 @@ std::string Reports::build_manifest(const std::string &id, const Request &r, int
     // The logs of the window, newest kept within the cap.
     std::vector<std::string> lines;
     {
-        Stmt s(db_,
+        Stmt s(db,
                "SELECT time_ns, level, tid, msg, trace_id, span_id, attrs FROM events WHERE id <= ? AND time_ns >= ? ORDER BY id DESC",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, last_event_id);
@@ -412,7 +417,7 @@ std::string Reports::build_manifest(const std::string &id, const Request &r, int
                      truncated || keep < lines.size());
     // Attachments on file.
     {
-        Stmt s(db_, "SELECT name, length(data) FROM report_parts WHERE report=? AND name LIKE 'attachments/%' ORDER BY name", cfg_.path);
+        Stmt s(db, "SELECT name, length(data) FROM report_parts WHERE report=? AND name LIKE 'attachments/%' ORDER BY name", cfg_.path);
         sqlite3_bind_text(s.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
         m += "\"attachments\":[";
         first = true;
@@ -484,8 +489,22 @@ void Reports::assemble(const std::string &id, bool with_network_check, const cha
     std::string logs, summary, manifest;
     std::vector<std::string> failed_urls;
     {
-        std::lock_guard<std::mutex> lk(db_mu_);
-        manifest = build_manifest(id, r, created, last_event, last_request, skipped, logs, summary, failed_urls);
+        // Its own read-only connection, and no lock: a second submit, tt_report_status or
+        // tt_notice_get must not wait for an assembly (seconds with 100k events).
+        sqlite3 *rd = nullptr;
+        int rc = sqlite3_open_v2(cfg_.path.c_str(), &rd, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+        if (rc != SQLITE_OK) {
+            Error e = sqlite_error(rd, rc, "reading the buffer for a report", cfg_.path);
+            sqlite3_close_v2(rd);
+            throw e;
+        }
+        sqlite3_busy_timeout(rd, 5000);
+        struct Close {
+            sqlite3 *db;
+            ~Close() { sqlite3_close_v2(db); }
+        } closer{rd};
+        store::exec(rd, "BEGIN", cfg_.path);  // one snapshot for the whole manifest
+        manifest = build_manifest(rd, id, r, created, last_event, last_request, skipped, logs, summary, failed_urls);
     }
     if (with_network_check && !cfg_.endpoint.empty()) manifest.insert(1, network_check(failed_urls));
     bool veto = false;

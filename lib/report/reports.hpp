@@ -74,7 +74,7 @@ private:
     void run();
     Filed file(const Request &r, const char *state);
     void assemble(const std::string &id, bool network_check, const char *done_state = "pending");
-    std::string build_manifest(const std::string &id, const Request &r, int64_t created_ns, int64_t last_event_id,
+    std::string build_manifest(sqlite3 *db, const std::string &id, const Request &r, int64_t created_ns, int64_t last_event_id,
                                int64_t last_request_id, const std::vector<std::string> &skipped,
                                std::string &logs_zst, std::string &summary, std::vector<std::string> &failed_urls);
     std::string network_check(const std::vector<std::string> &failed_urls);

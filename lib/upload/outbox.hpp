@@ -55,7 +55,6 @@ public:
 
     struct Progress {
         int64_t cursor_logs = 0, cursor_traces = 0, max_logs = 0, max_traces = 0;
-        uint64_t pending_logs = 0;
     };
     Progress progress();
     std::string last_drop_reason();
