@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -1380,4 +1383,521 @@ TEST_CASE("requests: wrong command lines exit 2 with a usage text") {
         CHECK(contains(h.out, "--failed"));
         CHECK(h.err.empty());
     }
+}
+
+// ------------------------------------------------------------------------ report show
+
+namespace {
+
+// A plain ustar archive, written here without the library's writer: damaged and foreign
+// archives are made from the parts of a real report.
+std::string tar_of(const std::vector<std::pair<std::string, std::string>> &files) {
+    std::string out;
+    for (const auto &[name, data] : files) {
+        char h[512] = {};
+        std::memcpy(h, name.data(), std::min<size_t>(name.size(), 100));
+        std::snprintf(h + 100, 8, "%07o", 0644);
+        std::snprintf(h + 108, 8, "%07o", 0);
+        std::snprintf(h + 116, 8, "%07o", 0);
+        std::snprintf(h + 124, 12, "%011llo", static_cast<unsigned long long>(data.size()));
+        std::snprintf(h + 136, 12, "%011o", 0);
+        h[156] = '0';
+        std::memcpy(h + 257, "ustar", 6);
+        std::memcpy(h + 263, "00", 2);
+        std::memset(h + 148, ' ', 8);
+        unsigned sum = 0;
+        for (unsigned char c : h) sum += c;
+        std::snprintf(h + 148, 8, "%06o", sum);
+        out.append(h, 512);
+        out += data;
+        out.append((512 - data.size() % 512) % 512, '\0');
+    }
+    out.append(1024, '\0');
+    return out;
+}
+
+// The files of a ustar archive, by name (what `tar -x` would write), for the checks.
+std::map<std::string, std::string> untar(const std::string &t) {
+    std::map<std::string, std::string> files;
+    for (size_t off = 0; off + 512 <= t.size();) {
+        const char *h = t.data() + off;
+        if (h[0] == '\0') break;
+        std::string name(h, strnlen(h, 100));
+        size_t size = std::stoull(std::string(h + 124, 11), nullptr, 8);
+        REQUIRE(off + 512 + size <= t.size());
+        if (h[156] == '0') files[name] = t.substr(off + 512, size);
+        off += 512 + (size + 511) / 512 * 512;
+    }
+    return files;
+}
+
+void write_file(const std::string &path, const std::string &bytes) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(f.good());
+}
+
+std::string zstd_of(const std::string &s) {
+    std::string z(ZSTD_compressBound(s.size()), '\0');
+    size_t n = ZSTD_compress(z.data(), z.size(), s.data(), s.size(), 3);
+    REQUIRE(!ZSTD_isError(n));
+    z.resize(n);
+    return z;
+}
+
+struct ExportedReport {
+    std::string tar, id, trace_502, trace_dns, trace_ok;
+};
+
+// An app's session as the library records it, exported through the C ABI: events around
+// a 502 with a server request id, a request that never got an answer, one that went fine.
+ExportedReport export_report(const TempDir &dir) {
+    ExportedReport x;
+    x.tar = dir.file("report.tar");
+    std::string db = dir.file("app.db"), notes = dir.file("notes.txt");
+    std::ofstream(notes) << "user notes\n";
+    tt_client *c = open_buffer(db);
+    auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); };
+    auto call = [&](const char *url, int status, const char *error, const char *reqid) {
+        tt_request *r = nullptr;
+        REQUIRE(tt_request_begin(&r, c, "GET", url) == TT_OK);
+        char trace[33];
+        REQUIRE(tt_request_trace_id(r, trace) == TT_OK);
+        if (reqid) REQUIRE(tt_request_header(r, "X-Reqid", reqid) == TT_OK);
+        REQUIRE(tt_request_end(r, status, error) == TT_OK);
+        return std::string(trace);
+    };
+    log_events(c, {{TT_INFO, "app started", {{"build", "42"}}}});
+    pause();
+    x.trace_502 = call("https://api.example.com/v1/sync?token=secret", 502, nullptr, "srv-req-42");
+    pause();
+    log_events(c, {{TT_ERROR, "sync failed: HTTP 502", {}}});
+    pause();
+    x.trace_dns = call("https://cdn.example.com/img/1.png", 0, "Could not resolve host: cdn.example.com", nullptr);
+    pause();
+    log_events(c, {{TT_ERROR, "sync failed: HTTP 503", {}}});
+    pause();
+    x.trace_ok = call("https://api.example.com/v1/items", 200, nullptr, "srv-req-43");
+    pause();
+    log_events(c, {{TT_WARN, "done", {}}});
+    REQUIRE(tt_flush(c, 10000) == TT_OK);
+
+    const char *atts[1] = {notes.c_str()};
+    tt_report_options ro = TT_REPORT_OPTIONS_INIT;
+    ro.description = "sync fails since this morning";
+    ro.contact = "carol@example.net";
+    ro.attachments = atts;
+    ro.attachment_count = 1;
+    char id[TT_REPORT_ID_SIZE];
+    tt_status s = tt_report_export(c, &ro, x.tar.c_str(), id);
+    REQUIRE_MESSAGE(s == TT_OK, "tt_report_export: " << tt_error_last()->message);
+    x.id = id;
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    return x;
+}
+
+// The lines of one section of `report show`: from its heading up to the next blank line.
+std::vector<std::string> section(const std::string &out, const std::string &heading) {
+    std::vector<std::string> lines = lines_of(out), got;
+    size_t i = 0;
+    while (i < lines.size() && lines[i].rfind(heading, 0) != 0) ++i;
+    REQUIRE_MESSAGE(i < lines.size(), "no section " << heading);
+    for (++i; i < lines.size() && !lines[i].empty(); ++i) got.push_back(lines[i]);
+    return got;
+}
+
+// The value of a summary row ("install id     f66..."), "" if there is none.
+std::string row_of(const std::string &out, const std::string &label) {
+    for (const auto &l : lines_of(out))
+        if (l.rfind(label, 0) == 0 && l.size() > 15 && l[label.size()] == ' ' && l.find_first_not_of(' ', label.size()) == 15)
+            return l.substr(15);
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("report show: the summary, the failed requests with their server ids, the error groups, one timeline") {
+    TempDir dir;
+    ExportedReport x = export_report(dir);
+    std::string before = read_all(x.tar);
+    json manifest = json::parse(untar(before).at("manifest.json"));
+
+    Run r = cli({"report", "show", x.tar});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.empty());
+    INFO(r.out);
+    // The summary: what support asks first, straight from the manifest.
+    CHECK(row_of(r.out, "report") == x.id);
+    CHECK(row_of(r.out, "created") == manifest.at("created_at").get<std::string>());
+    CHECK(row_of(r.out, "app") == "cli-test 1.2.3");
+    CHECK(row_of(r.out, "library") == std::string("telltale ") + TT_VERSION_STRING);
+    const json &dev = manifest.at("device");
+    CHECK(row_of(r.out, "os") == dev.at("os_name").get<std::string>() + " " + dev.at("os_version").get<std::string>());
+    CHECK(row_of(r.out, "kernel") == dev.at("kernel"));
+    CHECK(!row_of(r.out, "kernel").empty());
+    CHECK(row_of(r.out, "arch") == dev.at("arch"));
+    CHECK(row_of(r.out, "locale") == dev.at("locale"));
+    CHECK(row_of(r.out, "time zone") == dev.at("time_zone"));
+    CHECK(row_of(r.out, "install id") == manifest.at("install_id"));
+    CHECK(std::regex_match(row_of(r.out, "install id"), std::regex("[0-9a-f-]{36}")));
+    CHECK(row_of(r.out, "consent") == "unknown");
+    CHECK(row_of(r.out, "description") == "sync fails since this morning");
+    CHECK(row_of(r.out, "contact") == "carol@example.net");
+    CHECK(std::regex_search(r.out, std::regex(R"(\s+lo\s+ipv4\s+127\.0\.0\.1\s+\(loopback\)\n)")));
+    CHECK(contains(row_of(r.out, "addresses"), manifest.at("local_addresses")[0].at("address").get<std::string>()));
+    CHECK(contains(row_of(r.out, "counters"), "logged 4"));
+    CHECK(contains(row_of(r.out, "counters"), "requests dropped 0"));
+    CHECK(row_of(r.out, "summary") == "2 failed requests (1 on the server side)");
+    CHECK(row_of(r.out, "summary") == manifest.at("summary"));
+    CHECK(row_of(r.out, "attachments") == "notes.txt (11 B)");
+    CHECK(contains(row_of(r.out, "logs"), "4 events"));
+    CHECK(!contains(r.out, "network check"));  // an export runs none
+    CHECK(!contains(r.out, "secret"));         // the query string was never stored
+
+    // The failed requests, oldest first: the 502 with its X-Reqid, then the one that got no answer.
+    auto failed = section(r.out, "failed requests (2 of 3");
+    std::string f = "\n";
+    for (const auto &l : failed) f += l + "\n";
+    size_t at502 = f.find("GET api.example.com/v1/sync -> 502"), atdns = f.find("GET cdn.example.com/img/1.png -> no response");
+    REQUIRE(at502 != std::string::npos);
+    REQUIRE(atdns != std::string::npos);
+    CHECK(at502 < atdns);
+    std::string b502 = f.substr(at502, atdns - at502), bdns = f.substr(atdns);
+    CHECK(contains(b502, "class       server"));
+    CHECK(contains(b502, "status      502"));
+    CHECK(contains(b502, "trace id    " + x.trace_502));
+    CHECK(contains(b502, "server ids  x-reqid: srv-req-42"));
+    CHECK(contains(bdns, "class       client_network"));
+    CHECK(contains(bdns, "error       Could not resolve host: cdn.example.com"));
+    CHECK(contains(bdns, "trace id    " + x.trace_dns));
+    CHECK(contains(bdns, "server ids  none"));
+    CHECK(!contains(f, "v1/items"));  // the 200 did not fail
+    CHECK(!contains(f, "srv-req-43"));
+
+    // Both errors in one group: the numbers differ, the fingerprint does not.
+    auto errors = section(r.out, "errors (1 group");
+    REQUIRE(errors.size() >= 2);
+    CHECK(std::regex_search(errors[0], std::regex(R"(^\s+2x  sync failed: HTTP 50[23]$)")));
+    CHECK(contains(errors[1], "fingerprint  " + manifest.at("errors")[0].at("fingerprint").get<std::string>()));
+
+    // The timeline: requests and events in the order they happened.
+    auto tl = section(r.out, "timeline (4 log events and 3 requests");
+    const std::regex line_re(R"(^  (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z)\s+(\S+)\s+(.*)$)");
+    std::vector<std::string> kinds, texts, times;
+    for (const auto &l : tl) {
+        std::smatch m;
+        INFO(l);
+        REQUIRE(std::regex_match(l, m, line_re));
+        times.push_back(m[1]);
+        kinds.push_back(m[2]);
+        texts.push_back(m[3]);
+    }
+    REQUIRE(kinds.size() == 7);
+    CHECK(std::is_sorted(times.begin(), times.end()));  // same width, UTC: text order is time order
+    CHECK(kinds == std::vector<std::string>{"INFO", "REQ", "ERROR", "REQ", "ERROR", "REQ", "WARN"});
+    CHECK(texts[0] == R"(app started  {"build":"42"})");
+    CHECK(std::regex_match(texts[1], std::regex(R"(GET api\.example\.com/v1/sync -> 502 \(\d+\.\d+ ms\)  trace )" + x.trace_502)));
+    CHECK(texts[2] == "sync failed: HTTP 502");
+    CHECK(std::regex_match(texts[3], std::regex(R"(GET cdn\.example\.com/img/1\.png -> no response \(\d+\.\d+ ms\)  error: Could not resolve host: cdn\.example\.com  trace )" +
+                                                x.trace_dns)));
+    CHECK(texts[4] == "sync failed: HTTP 503");
+    CHECK(contains(texts[5], "GET api.example.com/v1/items -> 200"));
+    CHECK(contains(texts[5], "trace " + x.trace_ok));
+    CHECK(texts[6] == "done");
+    CHECK(read_all(x.tar) == before);  // only read
+}
+
+TEST_CASE("report show --json: the manifest as it is in the file, and the timeline as objects, oldest first") {
+    TempDir dir;
+    ExportedReport x = export_report(dir);
+    auto files = untar(read_all(x.tar));
+    Run r = cli({"report", "show", "--json", x.tar});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.err.empty());
+    auto rows = ndjson(r.out);  // one object, on one line
+    REQUIRE(rows.size() == 1);
+    const json &j = rows[0];
+    CHECK(j.size() == 2);
+    CHECK(j.at("manifest") == json::parse(files.at("manifest.json")));
+    CHECK(contains(r.out, files.at("manifest.json")));  // verbatim, not re-encoded
+    CHECK(j.at("manifest").at("report_id") == x.id);
+
+    const json &tl = j.at("timeline");
+    REQUIRE(tl.is_array());
+    REQUIRE(tl.size() == j.at("manifest").at("logs").at("events").get<size_t>() + j.at("manifest").at("requests").size());
+    REQUIRE(tl.size() == 7);
+    std::vector<std::string> types;
+    int64_t prev = 0;
+    for (const auto &e : tl) {
+        INFO(e.dump());
+        types.push_back(e.at("type"));
+        int64_t t = std::stoll(e.at("time_unix_nano").get<std::string>());
+        CHECK(t >= prev);
+        prev = t;
+        if (e.at("type") == "log") {
+            CHECK(e.at("time") == rfc3339(t));
+            for (const char *k : {"level", "severity_number", "message", "thread", "attrs"}) CHECK_MESSAGE(e.contains(k), k);
+            CHECK(e.at("attrs").is_object());
+        } else {
+            for (const char *k : {"time", "method", "host", "path", "status", "duration_ms", "error", "class", "failed", "trace_id",
+                                  "span_id", "server_ids"})
+                CHECK_MESSAGE(e.contains(k), k);
+            CHECK(e.at("server_ids").is_object());
+        }
+    }
+    CHECK(types == std::vector<std::string>{"log", "request", "log", "request", "log", "request", "log"});
+    CHECK(tl[0].at("message") == "app started");
+    CHECK(tl[0].at("attrs") == json{{"build", "42"}});
+    CHECK(tl[0].at("level") == "INFO");
+    const json &bad = tl[1];
+    CHECK(bad.at("status") == 502);
+    CHECK(bad.at("class") == "server");
+    CHECK(bad.at("failed") == true);
+    CHECK(bad.at("host") == "api.example.com");
+    CHECK(bad.at("path") == "/v1/sync");
+    CHECK(bad.at("trace_id") == x.trace_502);
+    CHECK(bad.at("server_ids") == json{{"x-reqid", "srv-req-42"}});
+    CHECK(bad.at("error").is_null());
+    // The request as the manifest has it, plus its time in nanoseconds.
+    for (const auto &req : j.at("manifest").at("requests"))
+        if (req.at("trace_id") == x.trace_502) {
+            CHECK(bad.at("time") == req.at("time"));
+            CHECK(bad.at("span_id") == req.at("span_id"));
+            CHECK(bad.at("duration_ms") == req.at("duration_ms"));
+        }
+    CHECK(tl[2].at("level") == "ERROR");
+    CHECK(tl[2].at("severity_number") == 17);
+    CHECK(tl[3].at("status") == 0);
+    CHECK(tl[3].at("class") == "client_network");
+    CHECK(tl[3].at("error") == "Could not resolve host: cdn.example.com");
+    CHECK(tl[5].at("failed") == false);
+    CHECK(tl[5].at("class") == "ok");
+    CHECK(tl[6].at("message") == "done");
+}
+
+TEST_CASE("report show reads a report that stock tar unpacked and packed again") {
+    TempDir dir;
+    ExportedReport x = export_report(dir);
+    std::string cmd = "cd " + dir.path.string() + " && mkdir un && cd un && tar -xf ../report.tar && tar --format=gnu -cf ../again.tar ." +
+                      " && tar --format=posix -cf ../pax.tar ./manifest.json ./logs.ndjson.zst attachments";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    Run a = cli({"report", "show", "--json", x.tar});
+    REQUIRE_MESSAGE(a.code == 0, a.err);
+    for (const char *name : {"again.tar", "pax.tar"}) {
+        INFO(name);
+        Run b = cli({"report", "show", "--json", dir.file(name)});
+        REQUIRE_MESSAGE(b.code == 0, b.err);
+        CHECK(b.err.empty());
+        CHECK(json::parse(b.out) == json::parse(a.out));
+    }
+}
+
+TEST_CASE("report show on a damaged or foreign file: exit 1 with what is wrong and a hint, never a crash") {
+    TempDir dir;
+    ExportedReport x = export_report(dir);
+    const std::string good = read_all(x.tar);
+    auto files = untar(good);
+    struct Case {
+        std::string name, bytes, says;
+    };
+    std::vector<Case> cases;
+    // Cut short anywhere: in the first header, in the manifest, the logs, the attachment.
+    for (size_t cut : {size_t(1), size_t(100), size_t(511), size_t(512), size_t(700), size_t(1024), size_t(1536), size_t(2047),
+                       good.size() - 1024 - 600, good.size() - 1024 - 510})
+        cases.push_back({"cut at " + std::to_string(cut), good.substr(0, cut), cut < 262 ? "is not a telltale report" : "is damaged: it is cut short"});
+    std::mt19937 rng(7);
+    std::string noise(8192, '\0');
+    for (auto &ch : noise) ch = static_cast<char>(rng());
+    cases.push_back({"random bytes", noise, "is not a telltale report: it is not a tar archive"});
+    cases.push_back({"a text file", std::string(600, 'x'), "is not a telltale report: it is not a tar archive"});
+    cases.push_back({"zeros", std::string(4096, '\0'), "is not a telltale report: it is an empty tar archive"});
+    cases.push_back({"gzip", "\x1f\x8b\x08" + std::string(1000, 'a'), "gzip"});
+    cases.push_back({"the logs alone", files.at("logs.ndjson.zst"), "zstd"});
+    cases.push_back({"the manifest alone", files.at("manifest.json"), "JSON text"});
+    cases.push_back({"a tar without manifest.json", tar_of({{"hello.txt", "hi"}, {"logs.ndjson.zst", files.at("logs.ndjson.zst")}}),
+                     "is not a telltale report: the tar archive has no manifest.json (it holds \"hello.txt\", \"logs.ndjson.zst\")"});
+    cases.push_back({"docker save", tar_of({{"manifest.json", R"([{"Config":"abc.json","RepoTags":["x:1"]}])"}}),
+                     "is not a telltale report: its manifest.json is not a JSON object"});
+    cases.push_back({"a manifest without report_id", tar_of({{"manifest.json", R"({"name":"x"})"}}), "has no report_id"});
+    cases.push_back({"another library", tar_of({{"manifest.json", R"({"report_id":"r1","library":{"name":"other"}})"}}),
+                     "written by \"other\", not telltale"});
+    cases.push_back({"a manifest cut short", tar_of({{"manifest.json", files.at("manifest.json").substr(0, 300)}}),
+                     "is damaged: its manifest.json is not valid JSON"});
+    cases.push_back({"a manifest in Latin-1", tar_of({{"manifest.json", "{\"report_id\":\"caf\xe9\"}"}}), "not valid UTF-8"});
+    std::string zst = files.at("logs.ndjson.zst");
+    cases.push_back({"logs cut short", tar_of({{"manifest.json", files.at("manifest.json")}, {"logs.ndjson.zst", zst.substr(0, zst.size() / 2)}}),
+                     "is damaged: its logs.ndjson.zst"});
+    cases.push_back({"logs not zstd", tar_of({{"manifest.json", files.at("manifest.json")}, {"logs.ndjson.zst", "plain text, not zstd"}}),
+                     "is damaged: its logs.ndjson.zst is not zstd data"});
+    std::string flipped = good;
+    flipped[10] ^= 0x01;  // the first header's name: its checksum no longer matches
+    cases.push_back({"a header that fails its checksum", flipped, "is damaged: its first tar header fails its checksum"});
+    std::string second = good;
+    size_t manifest_blocks = (files.at("manifest.json").size() + 511) / 512;
+    second[512 + manifest_blocks * 512 + 130] = '9';  // the logs entry's size changed: its header no longer adds up
+    cases.push_back({"a second header that fails its checksum", second, "is damaged: there is no valid tar header at byte"});
+    std::string huge = tar_of({{"manifest.json", files.at("manifest.json")}});
+    {
+        // A size far past the end of the file, with a checksum that matches it.
+        std::string hdr = huge.substr(0, 512);
+        std::snprintf(hdr.data() + 124, 12, "%011llo", 077777777777ull);
+        std::memset(hdr.data() + 148, ' ', 8);
+        unsigned sum = 0;
+        for (unsigned char ch : hdr) sum += ch;
+        std::snprintf(hdr.data() + 148, 8, "%06o", sum);
+        huge.replace(0, 512, hdr);
+    }
+    cases.push_back({"an entry bigger than the file", huge, "is damaged: it is cut short: the entry \"manifest.json\" needs 8589934591 bytes"});
+    // The SQLite buffer itself, passed by mistake.
+    cases.push_back({"the buffer", read_all(dir.file("app.db")), "SQLite database"});
+
+    for (const auto &c : cases) {
+        INFO(c.name);
+        std::string path = dir.file("bad.tar");
+        write_file(path, c.bytes);
+        for (bool as_json : {false, true}) {
+            Run r = cli(as_json ? std::vector<std::string>{"report", "show", "--json", path} : std::vector<std::string>{"report", "show", path});
+            INFO(r.err);
+            CHECK(r.code == 1);
+            CHECK(contains(r.err, "telltale report show: " + path));
+            CHECK(contains(r.err, c.says));
+            CHECK(contains(r.err, "hint:"));
+            CHECK(r.out.empty());
+        }
+    }
+
+    // Cut right after the last entry: all there, but the end marker is missing: shown, with a warning.
+    write_file(dir.file("no-end.tar"), good.substr(0, good.size() - 1024));
+    Run r = cli({"report", "show", dir.file("no-end.tar")});
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "warning"));
+    CHECK(contains(r.err, "end marker"));
+    CHECK(row_of(r.out, "report") == x.id);
+
+    // A missing attachment, a wrong event count: warnings, not failures.
+    std::string m = files.at("manifest.json");
+    m.replace(m.find("\"events\":4"), 10, "\"events\":9");
+    write_file(dir.file("odd.tar"), tar_of({{"manifest.json", m}, {"logs.ndjson.zst", files.at("logs.ndjson.zst")}}));
+    r = cli({"report", "show", dir.file("odd.tar")});
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "the manifest counts 9 log events, logs.ndjson.zst holds 4"));
+    CHECK(contains(r.err, "the attachment \"notes.txt\" named in the manifest is not in the archive"));
+}
+
+TEST_CASE("report show: a missing file, a directory or an empty file exit 1; wrong command lines exit 2") {
+    TempDir dir;
+    Run r = cli({"report", "show", dir.file("nope.tar")});
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "no report file at " + dir.file("nope.tar")));
+    CHECK(contains(r.err, "hint:"));
+    CHECK(r.out.empty());
+    CHECK(fs::is_empty(dir.path));
+
+    r = cli({"report", "show", dir.path.string()});
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "is a directory"));
+
+    std::ofstream(dir.file("empty.tar")).close();
+    r = cli({"report", "show", dir.file("empty.tar")});
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "is not a telltale report: the file is empty"));
+
+    struct Case {
+        std::vector<std::string> args;
+        std::string says;
+    };
+    std::vector<Case> cases = {
+        {{"report"}, "which report command?"},
+        {{"report", "list"}, "unknown report command \"list\""},
+        {{"report", dir.file("x.tar")}, "unknown report command"},
+        {{"report", "show"}, "FILE is missing"},
+        {{"report", "show", "a.tar", "b.tar"}, "one report at a time"},
+        {{"report", "show", "a.tar", "--frob"}, "unknown option --frob"},
+        {{"report", "show", "a.tar", "--json=1"}, "--json takes no value"},
+    };
+    for (const auto &c : cases) {
+        std::string joined;
+        for (const auto &a : c.args) joined += a + " ";
+        INFO("telltale ", joined);
+        Run u = cli(c.args);
+        CHECK(u.code == 2);
+        CHECK(contains(u.err, c.says));
+        CHECK(contains(u.err, "usage: telltale report show FILE"));
+        CHECK(u.out.empty());
+    }
+    for (std::vector<std::string> help : {std::vector<std::string>{"report", "--help"}, {"report", "show", "--help"}, {"help", "report"}, {"help"}}) {
+        Run h = cli(help);
+        CHECK(h.code == 0);
+        CHECK(contains(h.out, "telltale report show FILE"));
+        CHECK(contains(h.out, "--json"));
+        CHECK(h.err.empty());
+    }
+}
+
+TEST_CASE("report show on a hand-edited report: odd fields and lines are left out with a warning, the output stays valid") {
+    TempDir dir;
+    // Types telltale never writes, escapes, control characters, a number too big for a double.
+    std::string manifest = R"({"report_id":"r-1","library":{"name":"telltale","version":7},"app":"not an object",)"
+                           R"("requests":[{"time":"2026-01-01T00:00:02Z","kind":"http","method":"GET","host":"h\u0001\u001b[31m",)"
+                           R"("path":"/p","status":"502","duration_ms":1e999,"server_ids":{"x-reqid":"a\"b","n":5},"class":"server"},)"
+                           R"(5,{"time":"not a time","kind":"span","name":"s","error":"boom"}],"errors":{},)"
+                           R"("counters":{"logged":"many","stored":3},"summary":"\ud83d\ude00 ok","report_id":"r-2"})";
+    std::string logs = R"({"time_unix_nano":"1767225603000000000","severity_number":17,"message":"third","attrs":{"k":"\u0000v"}})"
+                       "\n"
+                       "not json at all\n"
+                       R"({"time":"2026-01-01T00:00:01Z","level":"warn","message":"first \u001b[2J","attrs":"a string"})"
+                       "\n\n"
+                       R"({"message":"no time","severity_number":9})"
+                       "\n";
+    std::string path = dir.file("edited.tar");
+    write_file(path, tar_of({{"manifest.json", manifest}, {"logs.ndjson.zst", zstd_of(logs)}}));
+
+    Run t = cli({"report", "show", path});
+    INFO(t.err);
+    INFO(t.out);
+    REQUIRE(t.code == 0);
+    CHECK(row_of(t.out, "report") == "r-2");  // a repeated key: the last one, as JSON parsers do
+    CHECK(row_of(t.out, "summary") == "\xF0\x9F\x98\x80 ok");  // a surrogate pair, decoded
+    CHECK(contains(t.err, "1 line(s) of logs.ndjson.zst are not a JSON object (the first: line 2)"));
+    for (const char *odd : {"library.version (a number where text belongs)", "app (text where an object belongs)",
+                            "requests[0].status (text where a whole number belongs)", "requests[1] (a number where an object belongs)",
+                            "errors (an object where an array belongs)", "counters.logged (text where a whole number belongs)"})
+        CHECK_MESSAGE(contains(t.err, odd), odd);
+    for (char ch : t.out) CHECK((static_cast<unsigned char>(ch) >= 0x20 || ch == '\n'));  // no escape sequence reaches the terminal
+    CHECK(contains(t.err, "requests[0].duration_ms (a number too big for one)"));
+    auto tl = section(t.out, "timeline (3 log events and 2 requests");  // the line that is no JSON and the 5 are left out
+    REQUIRE(tl.size() == 5);
+    CHECK(contains(tl[0], "WARN   first"));
+    CHECK(contains(tl[0], "a string"));
+    CHECK(contains(tl[1], "REQ    GET h"));
+    CHECK(tl[1].substr(tl[1].size() - 17) == "/p -> no response");  // no status, no duration, no trace id
+    CHECK(contains(tl[2], "ERROR  third"));
+    CHECK(contains(tl[3], "(no time)"));  // no time, no place: last, requests first, then file order
+    CHECK(contains(tl[3], "span \"s\" -> failed  error: boom"));
+    CHECK(contains(tl[4], "(no time)"));
+    CHECK(contains(tl[4], "INFO   no time"));
+
+    Run j = cli({"report", "show", "--json", path});
+    REQUIRE(j.code == 0);
+    // The manifest is embedded as it is, 1e999 included: valid JSON grammar that nlohmann refuses to read
+    // (number overflow), so the timeline is parsed on its own here. Everything else is strict JSON.
+    CHECK(contains(j.out, manifest));
+    size_t cut = j.out.rfind(",\"timeline\":");
+    REQUIRE(cut != std::string::npos);
+    REQUIRE(j.out.compare(j.out.size() - 2, 2, "}\n") == 0);
+    json tl2 = json::parse(j.out.substr(cut + 12, j.out.size() - 2 - cut - 12));
+    REQUIRE(tl2.size() == 5);
+    CHECK(tl2[0].at("message") == "first \x1b[2J");
+    CHECK(tl2[0].at("attrs") == json{{"telltale.attrs_raw", "a string"}});  // as `dump` shows attributes that are no object
+    CHECK(tl2[1].at("type") == "request");
+    CHECK(tl2[1].at("status").is_null());
+    CHECK(tl2[1].at("duration_ms").is_null());
+    CHECK(tl2[1].at("server_ids") == json{{"x-reqid", "a\"b"}});
+    CHECK(tl2[2].at("attrs").at("k").get<std::string>().size() <= 2);
+    CHECK(tl2[3].at("time") == "not a time");  // the manifest's, as it is
+    CHECK(tl2[3].at("time_unix_nano").is_null());
+    CHECK(tl2[3].at("failed") == true);
+    CHECK(tl2[4].at("time").is_null());
+    CHECK(tl2[4].at("time_unix_nano").is_null());
+    CHECK(tl2[4].at("level") == "INFO");
 }

@@ -21,9 +21,15 @@ struct RequestsOptions {
     std::optional<int64_t> limit;     // the newest N (still printed oldest first)
 };
 
+struct ReportShowOptions {
+    std::string file;   // an exported report: the tar tt_report_export writes
+    bool json = false;  // one JSON object {"manifest", "timeline"}
+};
+
 int dump(const DumpOptions &o);
 int requests(const RequestsOptions &o);
 int stats(const std::string &db, bool json);
 int verify(const std::string &db);
+int report_show(const ReportShowOptions &o);
 
 }  // namespace ttcli

@@ -28,7 +28,7 @@ constexpr const char kSinceForms[] =
     "2026-11-29T10:25:46.5+01:00, or a date like 2026-11-29) or unix nanoseconds (1795944346123456789)";
 constexpr const char kLevelForms[] = "trace, debug, info, warn, error, fatal (any case), or an OTLP severity number 1..24";
 
-constexpr const char kHelp[] = R"(telltale - look inside a telltale buffer (the SQLite file an app logs into)
+constexpr const char kHelp[] = R"(telltale - look inside a telltale buffer (the SQLite file an app logs into) or an exported report
 
 usage:
   telltale dump DB [--since X] [--level L]   the events as NDJSON, oldest first
@@ -38,6 +38,8 @@ usage:
   telltale requests DB --id ID [--json]      what one id names: the request(s), all their ids,
                                              the rest of the trace, the events logged inside
   telltale verify DB                         check the file for damage; prints "ok" if none
+  telltale report show FILE [--json]         an exported problem report (the .tar tt_report_export
+                                             writes): summary, failed requests, errors, timeline
   telltale version                           versions of this tool, the library and SQLite
   telltale help [VERB]                       this text (also: --help, VERB --help)
 
@@ -55,6 +57,9 @@ requests options:
   --id ID     a trace id (32 hex), a span id (16 hex), a traceparent, or the exact value
               of any server request id (X-Request-Id, X-Reqid, x-amz-request-id, ...)
 
+report show options:
+  --json      one JSON object: {"manifest": <manifest.json as it is>, "timeline": [...]}
+
 DB is the buffer file: the db_path the app passes to tt_open. It is only read, so it is
 safe to run while the app is writing; a missing file is reported, never created.
 
@@ -70,6 +75,7 @@ constexpr Verb kVerbs[] = {
     {"stats", "telltale stats [--json] DB"},
     {"requests", "telltale requests DB [--failed] [--since X] [--limit N] [--json] | telltale requests DB --id ID [--json]"},
     {"verify", "telltale verify DB"},
+    {"report", "telltale report show FILE [--json]"},
     {"version", "telltale version"},
     {"help", "telltale help [VERB]"},
 };
@@ -81,7 +87,7 @@ const Verb *find_verb(std::string_view name) {
 }
 
 std::string usage_of(std::string_view verb) {
-    const Verb *v = find_verb(verb);
+    const Verb *v = find_verb(verb.substr(0, verb.find(' ')));  // "report show" is the report verb
     return v ? fmt::format("usage: {}", v->usage) : std::string("usage: telltale VERB ...");
 }
 
@@ -282,6 +288,50 @@ int run_verify(const std::vector<std::string> &args) {
     return verify(one_db(p));
 }
 
+constexpr const char kReportShowHelp[] =
+    "Reads an exported problem report, the plain tar tt_report_export writes (manifest.json, logs.ndjson.zst,\n"
+    "attachments/<name>), without extracting it, and prints:\n"
+    "  - a summary: report id, when, app and library versions, the device (OS, kernel, arch, locale, time zone),\n"
+    "    install id, consent, the user's description and contact, local addresses, counters, the one-line summary,\n"
+    "    the network check if one ran, the attachments and those left out\n"
+    "  - the failed requests: class (client_network: the user's network; server: a 5xx), status, error, trace id\n"
+    "    and the server's request ids (X-Reqid, X-Request-Id, ...)\n"
+    "  - the error groups: how often, a sample, the fingerprint\n"
+    "  - the timeline: the requests and the log events merged, oldest first (time, level or REQ, message or\n"
+    "    \"GET host/path -> status (duration)\", trace id)\n"
+    "  --json   one JSON object {\"manifest\": <manifest.json as it is>, \"timeline\": [...]}; each timeline entry has\n"
+    "           \"type\": \"log\" (the fields `dump` prints) or \"request\" (the manifest's fields, time_unix_nano added)\n"
+    "Exits 1 when FILE is missing, is not a telltale report, or is damaged (cut short, altered).\n";
+
+int run_report(const std::vector<std::string> &args) {
+    if (args.empty())
+        usage_error("which report command? none given", "the report command is show: telltale report show FILE");
+    if (args[0] == "-h" || args[0] == "--help") {
+        fmt::print("{}\n\n", usage_of("report"));
+        std::fputs(kReportShowHelp, stdout);
+        return 0;
+    }
+    if (args[0] != "show")
+        usage_error(fmt::format("unknown report command \"{}\"", args[0]),
+                    "the report command is show: telltale report show FILE");
+    g_verb = "report show";
+    Parsed p = parse(std::vector<std::string>(args.begin() + 1, args.end()), {{"--json", false}});
+    if (p.help) {
+        fmt::print("{}\n\n", usage_of("report"));
+        std::fputs(kReportShowHelp, stdout);
+        return 0;
+    }
+    if (p.positional.empty()) usage_error("which report? FILE is missing", "pass the .tar file tt_report_export wrote");
+    if (p.positional.size() > 1)
+        usage_error(fmt::format("one report at a time; got {} files ({}, {}{})", p.positional.size(), p.positional[0], p.positional[1],
+                                p.positional.size() > 2 ? ", ..." : ""),
+                    "run the command once per report");
+    ReportShowOptions o;
+    o.file = p.positional[0];
+    o.json = p.has("--json");
+    return report_show(o);
+}
+
 int run_version(const std::vector<std::string> &args) {
     Parsed p = parse(args, {});
     if (!p.positional.empty()) usage_error(fmt::format("version takes no arguments, got \"{}\"", p.positional[0]), "");
@@ -294,11 +344,12 @@ int run_version(const std::vector<std::string> &args) {
 int run_help(const std::vector<std::string> &args) {
     if (!args.empty() && args[0] != "-h" && args[0] != "--help") {
         if (!find_verb(args[0]))
-            usage_error(fmt::format("no verb named \"{}\"", args[0]), "the verbs are dump, stats, requests, verify, version, help");
+            usage_error(fmt::format("no verb named \"{}\"", args[0]), "the verbs are dump, stats, requests, verify, report, version, help");
         if (args[0] == "dump") return run_dump({"--help"});
         if (args[0] == "requests") return run_requests({"--help"});
         if (args[0] == "stats") return run_stats({"--help"});
         if (args[0] == "verify") return run_verify({"--help"});
+        if (args[0] == "report") return run_report({"--help"});
         fmt::print("{}\n", usage_of(args[0]));
         return 0;
     }
@@ -324,9 +375,10 @@ int run(int argc, char **argv) {
     if (verb == "stats") return run_stats(rest);
     if (verb == "requests") return run_requests(rest);
     if (verb == "verify") return run_verify(rest);
+    if (verb == "report") return run_report(rest);
     if (verb == "version") return run_version(rest);
     g_verb.clear();
-    usage_error(fmt::format("unknown verb \"{}\"", verb), "the verbs are dump, stats, requests, verify, version; run `telltale help`");
+    usage_error(fmt::format("unknown verb \"{}\"", verb), "the verbs are dump, stats, requests, verify, report show, version; run `telltale help`");
 }
 
 }  // namespace
