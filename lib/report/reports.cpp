@@ -313,7 +313,7 @@ std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Re
     {
         Stmt s(db,
                "SELECT start_ns, kind, name, method, scheme, host, port, path, status, duration_ns, error, trace_id, span_id,"
-               " coalesce(server_ids, '{}'), server_ip FROM requests WHERE id <= ? AND start_ns >= ? ORDER BY id DESC LIMIT ?",
+               " CASE WHEN json_valid(server_ids) THEN server_ids ELSE '{}' END, server_ip FROM requests WHERE id <= ? AND start_ns >= ? ORDER BY id DESC LIMIT ?",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, last_request_id);
         sqlite3_bind_int64(s.get(), 2, from_ns);

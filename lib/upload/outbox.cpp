@@ -63,14 +63,16 @@ void splice_array(std::string &o, const char *arr) {
 }
 
 std::string resource_json(const Resource &r, std::string_view session) {
-    static const std::string os = [] {
+    // Never destroyed: an app that exits without tt_close still has an uploader thread
+    // running while static destructors run.
+    static const std::string &os = *new std::string([] {
         struct utsname u;
         return uname(&u) == 0 ? std::string(u.sysname) + " " + u.release : std::string("unknown");
-    }();
-    static const std::string arch = [] {
+    }());
+    static const std::string &arch = *new std::string([] {
         struct utsname u;
         return uname(&u) == 0 ? std::string(u.machine) : std::string("unknown");
-    }();
+    }());
     std::string o = "{\"attributes\":[";
     attr_str(o, "service.name", r.service_name);
     if (!r.service_version.empty()) attr_str(o, "service.version", r.service_version);

@@ -5,6 +5,8 @@
 // with 413 quickly, tokens enforced, the incident notice reaching tt_notice_get.
 #include <curl/curl.h>
 #include <doctest/doctest.h>
+
+#include <spawn.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <telltale/telltale.h>
@@ -43,17 +45,18 @@ struct Backend {
         REQUIRE(pipe(fds) == 0);
         std::vector<std::string> args = {TSB_BACKEND_PATH, "--listen", "127.0.0.1:0", "--db", db.string()};
         args.insert(args.end(), extra.begin(), extra.end());
-        pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            dup2(fds[1], 1);
-            close(fds[0]);
-            std::vector<char *> argv;
-            for (auto &a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            execv(argv[0], argv.data());
-            _exit(127);
-        }
+        // posix_spawn, not fork: forking a threaded process (the library's threads are
+        // running) can leave the child stuck in a sanitizer runtime before it execs.
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        std::vector<char *> argv;
+        for (auto &a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        REQUIRE(rc == 0);
         close(fds[1]);
         out = fdopen(fds[0], "r");
         char line[512] = "";
