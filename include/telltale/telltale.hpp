@@ -14,6 +14,9 @@
  *     client.consent(TT_CONSENT_GRANTED);            // the user said yes: uploads start
  *     client.upload_flush(std::chrono::seconds(10)); // deliver now (throws TT_ENOCONSENT without a yes)
  *
+ *     std::string id = client.report("sync fails");  // "Report a problem": filed at once, sent in the background
+ *     client.report_status(id);                      // TT_REPORT_PENDING, then TT_REPORT_SENT (or TT_REPORT_FAILED)
+ *
  * ERRORS - the one rule:
  *   Every failure throws telltale::Error (a std::runtime_error) carrying the library's
  *   status code, message, hint and docs/errors.md anchor, exactly as tt_error_last() gave them.
@@ -22,6 +25,11 @@
  *   Span::end() return true when the record was queued and false when it was dropped; a
  *   dropped record is counted (stats().dropped, stats().requests_dropped), so most callers
  *   ignore the result.
+ *   Reports follow the rule, with one case that is not a failure: when an attachment is
+ *   left out (over its cap: TT_ELIMIT; unreadable: TT_EIO) the report WAS filed without
+ *   it, so Client::report() and Client::export_report() return its id instead of throwing
+ *   (the id is what the user quotes to support; an exception would lose it). The note
+ *   is in FiledReport::left_out. A report that was not filed at all throws as usual.
  *   Consequences:
  *   - using a Client after close(), or after it was moved from, throws Error(TT_EMISUSE);
  *   - ending a Request or Span twice, or using it after end() or after it was moved from,
@@ -50,6 +58,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <new>
@@ -58,6 +67,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -190,6 +200,46 @@ inline void format_traceparent(const tt_context &c, char out[56]) noexcept {
 
 }  // namespace detail
 
+/* The report a before_send callback gets (tt_report_draft): its manifest.json, which the
+ * callback may read and replace. Valid only during the callback. */
+class ReportDraft {
+public:
+    explicit ReportDraft(tt_report_draft *d) noexcept : d_(d) {}
+
+    /* The manifest, a JSON object (see docs/reports.md#manifest). Valid until set_manifest(). */
+    std::string_view manifest() const noexcept { return tt_report_draft_manifest(d_); }
+    /* Replace the manifest with `json`, which must still be a JSON object ("{...}"): it is
+     * what support receives. Throws Error(TT_EINVAL) for anything else (the manifest then
+     * stays as it was). */
+    void set_manifest(std::string_view json) {
+        detail::CText j(json, "telltale::ReportDraft::set_manifest");
+        tt_status rc = tt_report_draft_set_manifest(d_, j.c_str());
+        if (rc != TT_OK) throw Error::last(rc);
+    }
+    tt_report_draft *native_handle() const noexcept { return d_; }
+
+private:
+    tt_report_draft *d_;
+};
+
+/* A before_send callback in C++: return true to send the report, false to veto it. */
+using BeforeSend = std::function<bool(ReportDraft &)>;
+
+namespace detail {
+
+/* Calls the Options' BeforeSend from the library's report thread. An exception from it
+ * vetoes the report: nothing leaves that the app could not check. */
+inline int before_send_trampoline(void *data, tt_report_draft *d) noexcept {
+    try {
+        ReportDraft draft(d);
+        return (*static_cast<BeforeSend *>(data))(draft) ? 0 : 1;
+    } catch (...) {
+        return 1;
+    }
+}
+
+}  // namespace detail
+
 /* Builder for tt_options. Every setter mirrors the tt_options field of the same name
  * (see telltale.h for meanings and defaults); 0 or unset means "the library's default". */
 class Options {
@@ -237,6 +287,42 @@ public:
      * has TT_CONSENT_KEEP_ON_POLICY_CHANGE. Unset: "" (answers never expire). */
     Options &consent_policy_version(std::string v) { consent_policy_version_ = std::move(v); return *this; }
     Options &consent_flags(unsigned v) noexcept { o_.consent_flags = v; return *this; }                  /* TT_CONSENT_KEEP_ON_POLICY_CHANGE */
+    /* tt_options version 4: problem reports (see docs/reports.md). */
+    /* TT_REPORTS_OFF: the app offers no "Report a problem" (report() then throws TT_EMISUSE). */
+    Options &report_flags(unsigned v) noexcept { o_.report_flags = v; return *this; }
+    /* Reports waiting to be sent, at most; beyond it the oldest is dropped (its status
+     * says so). 0: 20; the library keeps it within 1..1000. */
+    Options &max_pending_reports(uint32_t v) noexcept { o_.max_pending_reports = v; return *this; }
+    /* Edit or veto each report before it is sent (and before it is written by
+     * export_report()): a C callback, called on the library's report thread (on the
+     * calling thread for export_report()) with `data`; return 0 to send, anything else to
+     * veto (the report is then TT_REPORT_FAILED, "vetoed by the app's before_send
+     * callback"). nullptr: none. Replaces a BeforeSend set earlier. */
+    Options &before_send(tt_before_send_fn fn, void *data) noexcept {
+        before_send_fn_.reset();
+        o_.before_send = fn;
+        o_.before_send_data = data;
+        return *this;
+    }
+    /* The same with a C++ callable, bool(telltale::ReportDraft &): true to send, false to
+     * veto; an exception it throws vetoes too. It runs on the library's report thread (and
+     * on the caller's thread in export_report(), possibly at the same time): guard what it
+     * shares. A Client opened with these Options keeps the callable alive until it is
+     * closed (if you pass c_options() to a Client or to tt_open yourself, keep these
+     * Options alive until the client is closed). Copies of these Options share the one
+     * callable. An empty function: none. Replaces a C callback set earlier. */
+    Options &before_send(BeforeSend fn) {
+        if (fn) {
+            before_send_fn_ = std::make_shared<BeforeSend>(std::move(fn));
+            o_.before_send = &detail::before_send_trampoline;
+            o_.before_send_data = before_send_fn_.get();
+        } else {
+            before_send_fn_.reset();
+            o_.before_send = nullptr;
+            o_.before_send_data = nullptr;
+        }
+        return *this;
+    }
 
     /* The C struct. Its strings point into this Options: valid while it lives unchanged. */
     tt_options c_options() const noexcept {
@@ -255,11 +341,70 @@ public:
     }
 
 private:
+    friend class Client;
     static const char *c_str(const std::optional<std::string> &s) noexcept { return s ? s->c_str() : nullptr; }
 
     tt_options o_;
     std::optional<std::string> db_path_, app_name_, app_version_, endpoint_, request_id_headers_, url_query_keys_;
     std::optional<std::string> auth_token_, ca_file_, proxy_, consent_policy_version_;
+    std::shared_ptr<BeforeSend> before_send_fn_;
+};
+
+/* Builder for tt_report_options: what one report holds beyond the defaults. Every setter
+ * mirrors the field of the same name (see telltale.h and docs/reports.md); unset or 0
+ * means the library's default. */
+class ReportOptions {
+public:
+    ReportOptions() noexcept : o_() { o_.version = TT_REPORT_OPTIONS_VERSION; }
+
+    /* What the user says happened. Sent as typed (not scrubbed); up to 64 KiB is kept. */
+    ReportOptions &description(std::string v) { description_ = std::move(v); return *this; }
+    /* How to reach the user, if they want to be reached (not scrubbed; up to 1 KiB). */
+    ReportOptions &contact(std::string v) { contact_ = std::move(v); return *this; }
+    /* Logs and requests of the last `v` seconds. 0: 1800 (30 minutes); at most 30 days. */
+    ReportOptions &window_s(uint32_t v) noexcept { o_.window_s = v; return *this; }
+    /* Add one file, read when the report is filed (as it is at that moment). */
+    ReportOptions &attach(std::string path) { attachments_.push_back(std::move(path)); return *this; }
+    /* Replace the list of files to attach. */
+    ReportOptions &attachments(std::vector<std::string> paths) { attachments_ = std::move(paths); return *this; }
+    /* Cap of logs.ndjson.zst (compressed), the newest kept. 0: 5 MiB; at least 4096. */
+    ReportOptions &max_log_bytes(uint64_t v) noexcept { o_.max_log_bytes = v; return *this; }
+    /* Cap of one attachment; a larger file is left out (FiledReport::left_out, TT_ELIMIT). 0: 1 MiB. */
+    ReportOptions &max_attachment_bytes(uint64_t v) noexcept { o_.max_attachment_bytes = v; return *this; }
+    /* TT_REPORT_AUTOMATIC (filed by the app, not the user: rate-limited),
+     * TT_REPORT_NO_SCRUB (keep e-mails, tokens, cookies and URL secrets in the logs). */
+    ReportOptions &flags(unsigned v) noexcept { o_.flags = v; return *this; }
+
+    /* The C struct. Its strings point into this ReportOptions, and its attachment array
+     * into `paths` (filled here): both must outlive its use, unchanged. */
+    tt_report_options c_options(std::vector<const char *> &paths) const {
+        tt_report_options o = o_;
+        o.description = description_.empty() ? nullptr : description_.c_str();
+        o.contact = contact_.empty() ? nullptr : contact_.c_str();
+        paths.clear();
+        for (const std::string &a : attachments_) paths.push_back(a.c_str());
+        o.attachments = paths.empty() ? nullptr : paths.data();
+        o.attachment_count = paths.size();
+        return o;
+    }
+
+private:
+    tt_report_options o_;
+    std::string description_, contact_;
+    std::vector<std::string> attachments_;
+};
+
+/* What Client::report(ReportOptions) and Client::export_report(path, ReportOptions)
+ * filed: the id to show the user, and what was left out, if anything. */
+struct FiledReport {
+    /* The report id (a UUID, 36 characters): what the user quotes to support. */
+    std::string id;
+    /* Set when the report was filed without some of its attachments: code TT_ELIMIT (a
+     * file over max_attachment_bytes) or TT_EIO (a file that could not be read), with the
+     * library's message naming each file and why, and its hint. The rest of the report
+     * goes as usual. Empty when everything was filed. */
+    std::optional<Error> left_out;
+    bool complete() const noexcept { return !left_out.has_value(); }
 };
 
 /* An open buffer: owns one tt_client. Move-only; closing happens in the destructor
@@ -272,7 +417,7 @@ public:
 
     /* Open (or create) the buffer: tt_open. Throws Error (TT_EINVAL, TT_EMISUSE, TT_ESTORE, ...).
      * A damaged buffer is moved aside and replaced without an error: see recovery_note(). */
-    explicit Client(const Options &opts) : Client(opts.c_options()) {}
+    explicit Client(const Options &opts) : Client(opts.c_options()) { before_send_ = opts.before_send_fn_; }
     explicit Client(const tt_options &opts) {
         // Successful calls leave tt_error_last() alone, so put a known failure (TT_EINVAL)
         // there first: a TT_ECORRUPT found after a successful tt_open is then surely its note.
@@ -304,7 +449,8 @@ public:
     Client(Client &&o) noexcept
         : handle_(o.handle_.exchange(nullptr, std::memory_order_acq_rel)),
           close_timeout_(o.close_timeout_),
-          recovery_note_(std::move(o.recovery_note_)) {
+          recovery_note_(std::move(o.recovery_note_)),
+          before_send_(std::move(o.before_send_)) {
         o.gone_ = kMoved;
     }
     /* Closes what this Client owned (as the destructor does), then takes over o's client. */
@@ -314,6 +460,7 @@ public:
             handle_.store(o.handle_.exchange(nullptr, std::memory_order_acq_rel), std::memory_order_release);
             close_timeout_ = o.close_timeout_;
             recovery_note_ = std::move(o.recovery_note_);
+            before_send_ = std::move(o.before_send_);
             gone_ = kClosed;
             o.gone_ = kMoved;
         }
@@ -374,6 +521,84 @@ public:
     void upload_flush(milliseconds timeout = default_timeout) const {
         tt_status rc = tt_upload_flush(live("upload_flush"), to_ms(timeout));
         if (rc != TT_OK) throw Error::last(rc);
+    }
+
+    /* "Report a problem" (tt_report_submit): files a report with the user's description,
+     * how to reach them (empty: not given), files to attach (read now, each up to 1 MiB)
+     * and flags (TT_REPORT_AUTOMATIC, TT_REPORT_NO_SCRUB), and returns its id at once: the
+     * report is in the buffer before the call returns (it survives a crash); assembly, a
+     * network check and delivery to <endpoint>/v1/reports follow in the background, whatever
+     * the usage-data consent (the user asked). Show the id to the user. See docs/reports.md.
+     * An attachment that is left out (too big, unreadable) does not make it throw: the report
+     * was filed without it, and the id comes back; report(ReportOptions) tells which.
+     * Throws Error: TT_EMISUSE (closed; the app set TT_REPORTS_OFF), TT_ELIMIT (an automatic
+     * report too soon after the last one: nothing was filed), TT_EINVAL, TT_ESTORE. */
+    std::string report(std::string_view description, std::string_view contact = {},
+                       const std::vector<std::string> &attachments = {}, unsigned flags = 0) const {
+        return report(report_options(description, contact, attachments, flags)).id;
+    }
+    /* The same with every option (window, caps); the result also says what was left out. */
+    FiledReport report(const ReportOptions &o) const {
+        tt_client *c = live("report");
+        std::vector<const char *> paths;
+        tt_report_options ro = o.c_options(paths);
+        char id[TT_REPORT_ID_SIZE] = {};
+        return filed(tt_report_submit(c, &ro, id), id);
+    }
+
+    /* The same report, assembled now and written to `path` as a plain tar of
+     * manifest.json, logs.ndjson.zst and attachments/<name>, for a user without a network
+     * to hand over (tt_report_export). It is not sent (no network check either); its status
+     * is TT_REPORT_SENT. Returns the id; attachments left out do not throw (as report()).
+     * Throws Error: TT_EIO (`path` cannot be written), and as report(). */
+    std::string export_report(std::string_view path, std::string_view description = {}, std::string_view contact = {},
+                              const std::vector<std::string> &attachments = {}, unsigned flags = 0) const {
+        return export_report(path, report_options(description, contact, attachments, flags)).id;
+    }
+    FiledReport export_report(std::string_view path, const ReportOptions &o) const {
+        tt_client *c = live("export_report");
+        detail::CText p(path, "telltale::Client::export_report");
+        std::vector<const char *> paths;
+        tt_report_options ro = o.c_options(paths);
+        char id[TT_REPORT_ID_SIZE] = {};
+        return filed(tt_report_export(c, &ro, p.c_str(), id), id);
+    }
+
+    /* Where report `id` is (tt_report_status): TT_REPORT_PENDING (being assembled, or
+     * waiting for the network or the server), TT_REPORT_SENT (the backend has it; or it
+     * was exported to a file) or TT_REPORT_FAILED. On TT_REPORT_FAILED, *reason (if given)
+     * gets why, such as "vetoed by the app's before_send callback" or "dropped: more than
+     * 20 reports were waiting to be sent"; otherwise it is cleared.
+     * Throws Error: TT_ENOTFOUND (no such report in this buffer), TT_EMISUSE. */
+    tt_report_state report_status(std::string_view id, std::string *reason = nullptr) const {
+        tt_client *c = live("report_status");
+        detail::CText i(id, "telltale::Client::report_status");
+        tt_report_state st = TT_REPORT_PENDING;
+        tt_status rc = tt_report_status(c, i.c_str(), &st);
+        if (rc != TT_OK) throw Error::last(rc);
+        if (reason) {
+            reason->clear();
+            if (st == TT_REPORT_FAILED) {
+                // The library puts "report <id> failed: <why>" in tt_error_last() (code TT_OK).
+                std::string_view m = tt_error_last()->message;
+                std::string prefix = "report " + std::string(i.c_str()) + " failed: ";
+                if (m.substr(0, prefix.size()) == prefix) m.remove_prefix(prefix.size());
+                reason->assign(m.data(), m.size());
+            }
+        }
+        return st;
+    }
+
+    /* The backend's current incident notice ("Sync is down for some users; a fix is on its
+     * way"), as it last answered a report (tt_notice_get); "" when none. Show it next to
+     * the report id. Throws Error: TT_EMISUSE, TT_ESTORE. */
+    std::string notice() const {
+        tt_client *c = live("notice");
+        tt_stats_get(nullptr, nullptr);  // a known TT_EINVAL first: tt_notice_get has no status to return
+        std::string n = tt_notice_get(c);
+        const tt_error *e = tt_error_last();
+        if (n.empty() && e->code != TT_EINVAL) throw Error::last(e->code);
+        return n;
     }
 
     /* Counters and buffer facts (tt_stats_get; see tt_stats in telltale.h). */
@@ -552,6 +777,23 @@ private:
         return result(tt_log_attrs(c, level, text.data(), views.data(), n));
     }
 
+    static ReportOptions report_options(std::string_view description, std::string_view contact,
+                                        const std::vector<std::string> &attachments, unsigned flags) {
+        ReportOptions o;
+        o.description(std::string(description)).contact(std::string(contact)).attachments(attachments).flags(flags);
+        return o;
+    }
+
+    /* A submit or export: the id when the report was filed (with the note when an
+     * attachment was left out), Error otherwise. */
+    static FiledReport filed(tt_status rc, const char *id) {
+        FiledReport f;
+        if (rc != TT_OK && !((rc == TT_ELIMIT || rc == TT_EIO) && id[0] != '\0')) throw Error::last(rc);
+        f.id = id;
+        if (rc != TT_OK) f.left_out = Error::last(rc);
+        return f;
+    }
+
     static bool result(tt_status rc) {
         if (rc == TT_OK) return true;
         if (rc == TT_EFULL) return false;
@@ -562,6 +804,7 @@ private:
     std::atomic<unsigned char> gone_{kClosed};
     milliseconds close_timeout_{default_timeout};
     std::string recovery_note_;
+    std::shared_ptr<BeforeSend> before_send_;  // the Options' callable, alive while the client may call it
 };
 
 /* ---------------------------------------------------------------- requests, spans, context */

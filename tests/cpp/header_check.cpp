@@ -62,3 +62,31 @@ bool request_check(const telltale::Client &c, const std::string &url) {
               span.native_handle() == nullptr && !static_cast<bool>(span);
     return ok && !id.empty() && moved.traceparent()[0] != '\0' && std::string(telltale::abandoned_error).size() > 0;
 }
+
+bool report_check(const telltale::Client &c, const std::string &s) {
+    std::string id = c.report(s);
+    id += c.report(s, s, {s}, TT_REPORT_NO_SCRUB);
+    telltale::FiledReport f = c.report(telltale::ReportOptions()
+                                           .description(s)
+                                           .contact(s)
+                                           .window_s(60)
+                                           .attach(s)
+                                           .attachments({s})
+                                           .max_log_bytes(4096)
+                                           .max_attachment_bytes(1)
+                                           .flags(TT_REPORT_AUTOMATIC));
+    telltale::FiledReport e = c.export_report(s, telltale::ReportOptions());
+    id += c.export_report(s) + c.export_report(s, s, s, {s}, 0) + f.id + e.id;
+    std::string reason;
+    bool ok = c.report_status(id, &reason) != TT_REPORT_FAILED && c.report_status(id) == TT_REPORT_SENT;
+    ok = ok && f.complete() && !e.left_out && c.notice().empty();
+    telltale::Options o = telltale::Options()
+                              .report_flags(TT_REPORTS_OFF)
+                              .max_pending_reports(3)
+                              .before_send([](void *, tt_report_draft *) { return 0; }, nullptr)
+                              .before_send([](telltale::ReportDraft &d) {
+                                  d.set_manifest(std::string(d.manifest()));
+                                  return d.native_handle() != nullptr;
+                              });
+    return ok && o.c_options().before_send != nullptr;
+}

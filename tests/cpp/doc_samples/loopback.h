@@ -4,9 +4,13 @@
  * thread. It answers every request with 200, a JSON body and the id headers a real
  * backend would send (X-Request-Id, Server-Timing), and remembers the last traceparent
  * it received. It reads (and discards) request bodies, so it also stands for an OTLP
- * receiver: loopback_uploads() counts the POSTs to /v1/logs and /v1/traces. loopback_closed_port() gives a loopback port nothing listens on, for a
- * call that fails. app_http_get() stands for "the app's own HTTP code" in the plain
- * request API sample. Plain C (POSIX sockets, pthreads): usable from C and C++. */
+ * receiver: loopback_uploads() counts the POSTs to /v1/... (logs, traces and reports).
+ * It stands for the support backend's report route too: a POST to /v1/reports is
+ * answered as the reference backend does, {"report_id": <X-Telltale-Report>, "notice":
+ * <the notice given to loopback_start_notice()>}, and counted by loopback_reports().
+ * loopback_closed_port() gives a loopback port nothing listens on, for a call that fails.
+ * app_http_get() stands for "the app's own HTTP code" in the plain request API sample.
+ * Plain C (POSIX sockets, pthreads): usable from C and C++. */
 #ifndef TT_DOC_LOOPBACK_H
 #define TT_DOC_LOOPBACK_H
 
@@ -27,10 +31,14 @@ typedef struct loopback {
     char last_traceparent[64];
     pthread_t thread;
     int uploads; /* POSTs to /v1/... answered; read it with loopback_uploads() */
+    int reports; /* POSTs to /v1/reports answered; read it with loopback_reports() */
+    char notice[256]; /* the incident notice answered to reports (plain text, no quotes); "" : none */
 } loopback;
 
-/* POSTs to /v1/logs and /v1/traces answered so far (safe while the server runs). */
+/* POSTs to /v1/... (logs, traces, reports) answered so far (safe while the server runs). */
 static inline int loopback_uploads(loopback *s) { return __atomic_load_n(&s->uploads, __ATOMIC_ACQUIRE); }
+/* POSTs to /v1/reports answered so far. */
+static inline int loopback_reports(loopback *s) { return __atomic_load_n(&s->reports, __ATOMIC_ACQUIRE); }
 
 /* Read one request head (up to the blank line) into buf; returns its length or -1. */
 static inline int loopback_read_head(int fd, char *buf, size_t cap) {
@@ -86,8 +94,14 @@ static inline void *loopback_run(void *arg) {
             if (strncmp(head, "POST /v1/", 9) == 0) __atomic_add_fetch(&s->uploads, 1, __ATOMIC_RELEASE);
             loopback_header(head, "traceparent", s->last_traceparent, sizeof s->last_traceparent);
             int n = ++s->served;
-            char reply[512];
-            const char *body = "{\"items\":[]}";
+            char reply[1024];
+            char body[512] = "{\"items\":[]}";
+            if (strncmp(head, "POST /v1/reports ", 17) == 0) {
+                char id[64];
+                loopback_header(head, "X-Telltale-Report", id, sizeof id);
+                snprintf(body, sizeof body, "{\"report_id\":\"%s\",\"notice\":\"%s\"}", id, s->notice);
+                __atomic_add_fetch(&s->reports, 1, __ATOMIC_RELEASE);
+            }
             int len = snprintf(reply, sizeof reply,
                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: req-%d\r\n"
                                "Server-Timing: db;dur=12\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
@@ -114,13 +128,17 @@ static inline int loopback_listen(int *port) {
     return fd;
 }
 
-/* Start the server; 0 on success. */
-static inline int loopback_start(loopback *s) {
+/* Start the server, answering reports with `notice` (NULL or "": none); 0 on success. */
+static inline int loopback_start_notice(loopback *s, const char *notice) {
     memset(s, 0, sizeof *s);
+    if (notice) snprintf(s->notice, sizeof s->notice, "%s", notice);
     s->fd = loopback_listen(&s->port);
     if (s->fd < 0 || listen(s->fd, 16) != 0) return -1;
     return pthread_create(&s->thread, NULL, loopback_run, s) == 0 ? 0 : -1;
 }
+
+/* Start the server; 0 on success. */
+static inline int loopback_start(loopback *s) { return loopback_start_notice(s, NULL); }
 
 static inline void loopback_stop(loopback *s) {
     shutdown(s->fd, SHUT_RDWR);
