@@ -128,9 +128,11 @@ bool Uploader::one_batch(Kind kind, Transport &t, bool &backoff) {
 
     switch (classify(r.status, r.transport_failed)) {
     case Outcome::kDelivered: {
-        outbox_.delivered(kind, *b);
+        // Count first: tt_upload_flush returns as soon as it sees the cursor move, and the
+        // stats read right after it must already include this batch.
         (kind == Kind::kLogs ? events_uploaded : spans_uploaded).fetch_add(rows, std::memory_order_relaxed);
         bytes_sent.fetch_add(body.size(), std::memory_order_relaxed);
+        outbox_.delivered(kind, *b);
         std::lock_guard<std::mutex> lk(mu_);
         sent_.emplace_back(now_ms(), body.size());
         attempt_ = 0;
