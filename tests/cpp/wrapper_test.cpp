@@ -262,7 +262,7 @@ TEST_CASE("log failures other than a full queue throw") {
     std::string path = dir.file("logerr.db");
     telltale::Client c(opts_for(path));
 
-    telltale::Error level = catch_error([&] { c.log(static_cast<tt_level>(99), "x"); });
+    telltale::Error level = catch_error([&] { c.log(static_cast<tt_level>(25), "x");  /* in the enum type's range, outside 1..24 */ });
     CHECK(level.code() == TT_EINVAL);
     CHECK(level.message() == "tt_log: level is outside 1..24");
 

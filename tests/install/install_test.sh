@@ -16,6 +16,8 @@ flags=$(pkg-config --cflags --libs telltale)
 san=()
 if nm -D "$libdir/libtelltale.so" | grep -q __asan; then san=(-fsanitize=address,undefined); fi
 if nm -D "$libdir/libtelltale.so" | grep -q __tsan; then san=(-fsanitize=thread); fi
+# A C program linking a sanitized C++ library needs the sanitizers' C++ runtime parts.
+if [ ${#san[@]} -gt 0 ] && "$cc" --version 2>/dev/null | grep -q clang; then san+=(-fsanitize-link-c++-runtime); fi
 "$cc" "${san[@]}" -std=c99 -Wall -Wextra -Werror "$src/examples/quickstart/quickstart.c" $flags -Wl,-rpath,"$libdir" \
       -o "$work/qs-pkgconfig" ${san:+-lstdc++}
 "$work/qs-pkgconfig" "$work/pkgconfig.db" | tee "$work/out1.txt"

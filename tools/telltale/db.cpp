@@ -43,13 +43,19 @@ Db::Db(std::string path) : path_(std::move(path)) {
 
     // Read-only: never creates the file, never takes a write lock from the app.
     int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) raise(rc, "opening");
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-    // SQLite reads the header lazily: touch the schema now so that a file that is not a
-    // database is reported here, as such.
-    rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) raise(rc, "reading the schema");
+    try {
+        if (rc != SQLITE_OK) raise(rc, "opening");
+        sqlite3_extended_result_codes(db_, 1);
+        sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+        // SQLite reads the header lazily: touch the schema now so that a file that is not a
+        // database is reported here, as such.
+        rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) raise(rc, "reading the schema");
+    } catch (...) {
+        sqlite3_close_v2(db_);  // a throwing constructor runs no destructor
+        db_ = nullptr;
+        throw;
+    }
 }
 
 Db::~Db() { sqlite3_close_v2(db_); }
