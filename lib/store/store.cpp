@@ -184,10 +184,18 @@ void Store::open_writer() {
         // Only on a new, empty file (where it takes effect): on an existing one the pragma
         // would still write, and cost tt_open three fsyncs. Lets a lowered cap shrink the file.
         if (query_int(db_, "PRAGMA page_count", cfg_.path) == 0) exec(db_, "PRAGMA auto_vacuum=INCREMENTAL", cfg_.path);
-        sqlite3_stmt *s = nullptr;
-        rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &s, nullptr);
-        if (rc == SQLITE_OK) rc = sqlite3_step(s);
-        sqlite3_finalize(s);
+        // Switching to WAL takes an exclusive lock, and SQLite answers BUSY at once, without the busy
+        // handler, when another process is doing the same on a new file: retry for as long as a
+        // busy write would wait.
+        for (int attempt = 0;; ++attempt) {
+            sqlite3_stmt *s = nullptr;
+            rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &s, nullptr);
+            if (rc == SQLITE_OK) rc = sqlite3_step(s);
+            sqlite3_finalize(s);
+            if (rc == SQLITE_ROW || rc == SQLITE_DONE) break;
+            if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+            if (!busy_handler(this, attempt)) break;
+        }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) throw sqlite_error(db_, rc, "tt_open: switching to WAL", cfg_.path);
         exec(db_, "PRAGMA synchronous=NORMAL", cfg_.path);
         // Keep the WAL small next to small caps.
