@@ -61,6 +61,7 @@ typedef int tt_status;
 #define TT_ENOTFOUND -10  /* no such item (report id, ...) */
 #define TT_ECORRUPT  -11  /* a damaged file was found (and, for the buffer, moved aside) */
 #define TT_ELIMIT    -12  /* a configured cap was exceeded */
+#define TT_ECANCELED -13  /* the app's own callback called it off (before_send vetoed an export) */
 
 typedef struct tt_error {
     tt_status code;      /* TT_OK when this thread has had no failure yet */

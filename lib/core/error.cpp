@@ -25,6 +25,7 @@ constexpr Names kNames[] = {
     {TT_ENOTFOUND, "TT_ENOTFOUND", "docs/errors.md#enotfound", "no such item"},
     {TT_ECORRUPT, "TT_ECORRUPT", "docs/errors.md#ecorrupt", "a damaged file was found"},
     {TT_ELIMIT, "TT_ELIMIT", "docs/errors.md#elimit", "a configured limit was exceeded"},
+    {TT_ECANCELED, "TT_ECANCELED", "docs/errors.md#ecanceled", "the app's own callback called the operation off"},
 };
 
 const Names *find(tt_status s) noexcept {

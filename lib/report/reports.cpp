@@ -1,6 +1,7 @@
 #include "report/reports.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -226,6 +228,16 @@ Reports::Filed Reports::file(const Request &r, const char *state) {
     std::lock_guard<std::mutex> lk(db_mu_);
     store::exec(db_, "BEGIN IMMEDIATE", cfg_.path);
     try {
+        if (r.automatic) {
+            // Kept in the file, not in memory: a crash loop restarts the process each time.
+            int64_t now = static_cast<int64_t>(clock::realtime_ns());
+            int64_t last = store::query_int(db_, "SELECT coalesce(max(created_ns), 0) FROM reports WHERE automatic=1", cfg_.path);
+            if (last > 0 && now >= last && now - last < int64_t(cfg_.automatic_min_interval_s) * 1'000'000'000)
+                throw Error(TT_ELIMIT,
+                            fmt::format("tt_report_submit: an automatic report was filed less than {} s ago; this one was not filed",
+                                        cfg_.automatic_min_interval_s),
+                            "automatic reports are rate-limited so a crash loop does not flood support; user reports are not");
+        }
         std::string reason;
         for (auto &s : f.skipped) reason += (reason.empty() ? "left out: " : "; ") + s;
         // 'Now' for this report: what the buffer holds at the press of the button.
@@ -266,16 +278,6 @@ Reports::Filed Reports::file(const Request &r, const char *state) {
 }
 
 Reports::Filed Reports::submit(const Request &r) {
-    if (r.automatic) {
-        std::lock_guard<std::mutex> lk(mu_);
-        uint64_t now = clock::monotonic_ns();
-        if (last_automatic_ns_ && now - last_automatic_ns_ < uint64_t(cfg_.automatic_min_interval_s) * 1'000'000'000ull)
-            throw Error(TT_ELIMIT,
-                        fmt::format("tt_report_submit: an automatic report was filed less than {} s ago; this one was not filed",
-                                    cfg_.automatic_min_interval_s),
-                        "automatic reports are rate-limited so a crash loop does not flood support; user reports are not");
-        last_automatic_ns_ = now;
-    }
     Filed f = file(r, "assembling");
     wake();
     return f;
@@ -453,7 +455,7 @@ std::string Reports::network_check(const std::vector<std::string> &failed_urls) 
     return m + "]},";
 }
 
-void Reports::assemble(const std::string &id, bool with_network_check, const char *done_state) {
+bool Reports::assemble(const std::string &id, bool with_network_check, const char *done_state) {
     Request r;
     int64_t created = 0, last_event = 0, last_request = 0;
     std::vector<std::string> skipped;
@@ -465,7 +467,7 @@ void Reports::assemble(const std::string &id, bool with_network_check, const cha
                " json_extract(options,'$.automatic'), json_extract(options,'$.scrub'), coalesce(reason, '') FROM reports WHERE id=?",
                cfg_.path);
         sqlite3_bind_text(s.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(s.get()) != SQLITE_ROW) return;
+        if (sqlite3_step(s.get()) != SQLITE_ROW) return false;
         created = sqlite3_column_int64(s.get(), 0);
         last_event = sqlite3_column_int64(s.get(), 1);
         last_request = sqlite3_column_int64(s.get(), 2);
@@ -516,6 +518,16 @@ void Reports::assemble(const std::string &id, bool with_network_check, const cha
     std::lock_guard<std::mutex> lk(db_mu_);
     store::exec(db_, "BEGIN IMMEDIATE", cfg_.path);
     try {
+        // The queue cap may have dropped it while it was assembled: it stays dropped.
+        {
+            Stmt st(db_, "SELECT state FROM reports WHERE id=?", cfg_.path);
+            sqlite3_bind_text(st.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
+            std::string now_state = sqlite3_step(st.get()) == SQLITE_ROW ? cols(st.get(), 0) : std::string();
+            if (now_state != "assembling" && now_state != "exporting") {
+                store::exec(db_, "COMMIT", cfg_.path);
+                return false;
+            }
+        }
         put_part(id, "manifest.json", "application/json", manifest);
         put_part(id, "logs.ndjson.zst", "application/zstd", logs);
         Stmt s(db_, "UPDATE reports SET state=?, reason=? WHERE id=?", cfg_.path);
@@ -530,11 +542,27 @@ void Reports::assemble(const std::string &id, bool with_network_check, const cha
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
+    return !veto;
 }
 
 Reports::Filed Reports::export_to(const Request &r, const std::string &path) {
     Filed f = file(r, "exporting");  // never picked up by the sender
-    assemble(f.id, false, "exported");
+    try {
+        if (!assemble(f.id, false, "exported"))
+            throw Error(TT_ECANCELED,
+                        fmt::format("tt_report_export: the app's before_send callback vetoed report {}; nothing was written to \"{}\"",
+                                    f.id, path),
+                        "this is the app's own decision; if it is not meant, see what the callback checks");
+        write_tar(f.id, path);
+    } catch (...) {
+        // The user never got this report: keep nothing of it, so that nothing says "sent".
+        forget(f.id);
+        throw;
+    }
+    return f;
+}
+
+void Reports::write_tar(const std::string &id, const std::string &path) {
     TarWriter tar;
     uint64_t mtime = clock::realtime_ns() / 1'000'000'000;
     {
@@ -542,7 +570,7 @@ Reports::Filed Reports::export_to(const Request &r, const std::string &path) {
         Stmt s(db_,
                "SELECT name, data FROM report_parts WHERE report=? ORDER BY CASE name WHEN 'manifest.json' THEN 0 WHEN 'logs.ndjson.zst' THEN 1 ELSE 2 END, name",
                cfg_.path);
-        sqlite3_bind_text(s.get(), 1, f.id.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
         while (sqlite3_step(s.get()) == SQLITE_ROW)
             tar.add(cols(s.get(), 0),
                     std::string_view(static_cast<const char *>(sqlite3_column_blob(s.get(), 1)), static_cast<size_t>(sqlite3_column_bytes(s.get(), 1))),
@@ -550,21 +578,43 @@ Reports::Filed Reports::export_to(const Request &r, const std::string &path) {
     }
     std::string data = tar.finish();
     std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(data.data(), static_cast<std::streamsize>(data.size()));
-        if (!out) {
-            ::unlink(tmp.c_str());
-            throw Error(TT_EIO, fmt::format("tt_report_export: cannot write \"{}\": {}", path, std::strerror(errno)),
-                        "pass a path in a directory the app can write to, with room on the disk");
-        }
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto fail = [&](const char *hint) {
+        int err = errno;
         ::unlink(tmp.c_str());
-        throw Error(TT_EIO, fmt::format("tt_report_export: cannot write \"{}\": {}", path, std::strerror(errno)),
-                    "pass a path in a directory the app can write to");
+        return Error(TT_EIO, fmt::format("tt_report_export: cannot write \"{}\": {}", path, std::strerror(err)), hint);
+    };
+    // write + fsync before the rename: a crash leaves the old file or the whole new one, and
+    // a full disk is seen here (with its errno), not later.
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw fail("pass a path in a directory the app can write to");
+    for (size_t done = 0; done < data.size();) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            Error e = fail("free some space on the disk, or pass a path on another one");
+            ::close(fd);
+            throw e;
+        }
+        done += static_cast<size_t>(n);
     }
-    return f;
+    bool synced = ::fsync(fd) == 0;
+    if (::close(fd) != 0 || !synced) throw fail("free some space on the disk, or pass a path on another one");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail("pass a path in a directory the app can write to");
+}
+
+void Reports::forget(const std::string &id) noexcept {
+    try {
+        std::lock_guard<std::mutex> lk(db_mu_);
+        store::exec(db_, "BEGIN IMMEDIATE", cfg_.path);
+        for (const char *sql : {"DELETE FROM report_parts WHERE report=?", "DELETE FROM reports WHERE id=?"}) {
+            Stmt s(db_, sql, cfg_.path);
+            sqlite3_bind_text(s.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
+            sqlite3_step(s.get());
+        }
+        store::exec(db_, "COMMIT", cfg_.path);
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
 }
 
 tt_report_state Reports::status(const std::string &id, std::string &reason) {
@@ -624,18 +674,21 @@ bool Reports::send_one(upload::Transport &t, bool &backoff) {
                " notice=CASE WHEN json_valid(?2) THEN json_extract(?2, '$.notice') END WHERE id=?3",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(clock::realtime_ns()));
-        sqlite3_bind_text(s.get(), 2, r.body.c_str(), -1, SQLITE_TRANSIENT);
+        if (!r.body_truncated) sqlite3_bind_text(s.get(), 2, r.body.c_str(), -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s.get(), 3, id.c_str(), -1, SQLITE_TRANSIENT);
         int rc = sqlite3_step(s.get());
         if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "marking the report sent", cfg_.path);
-        // The incident notice, if the backend gave one, for tt_notice_get.
-        Stmt n(db_,
-               "INSERT INTO meta(key, value) VALUES('incident_notice',"
-               " coalesce(CASE WHEN json_valid(?1) THEN json_extract(?1, '$.notice') END, ''))"
-               " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               cfg_.path);
-        sqlite3_bind_text(n.get(), 1, r.body.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_step(n.get());
+        // The incident notice, if the backend gave one, for tt_notice_get. An answer too long
+        // to read whole says nothing about the notice: keep the one shown.
+        if (!r.body_truncated) {
+            Stmt n(db_,
+                   "INSERT INTO meta(key, value) VALUES('incident_notice',"
+                   " coalesce(CASE WHEN json_valid(?1) THEN json_extract(?1, '$.notice') END, ''))"
+                   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   cfg_.path);
+            sqlite3_bind_text(n.get(), 1, r.body.c_str(), -1, SQLITE_TRANSIENT);
+            sqlite3_step(n.get());
+        }
         store::exec(db_, fmt::format("DELETE FROM report_parts WHERE report='{}' AND name LIKE 'attachments/%'", id).c_str(), cfg_.path);
         std::lock_guard<std::mutex> lk2(mu_);
         attempt_ = 0;

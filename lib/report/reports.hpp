@@ -73,7 +73,10 @@ public:
 private:
     void run();
     Filed file(const Request &r, const char *state);
-    void assemble(const std::string &id, bool network_check, const char *done_state = "pending");
+    // false: vetoed by before_send, or dropped by the queue cap meanwhile (nothing stored).
+    bool assemble(const std::string &id, bool network_check, const char *done_state = "pending");
+    void write_tar(const std::string &id, const std::string &path);
+    void forget(const std::string &id) noexcept;
     std::string build_manifest(sqlite3 *db, const std::string &id, const Request &r, int64_t created_ns, int64_t last_event_id,
                                int64_t last_request_id, const std::vector<std::string> &skipped,
                                std::string &logs_zst, std::string &summary, std::vector<std::string> &failed_urls);
@@ -92,7 +95,6 @@ private:
     upload::Transport *transport_ = nullptr;
     uint32_t attempt_ = 0;
     uint64_t next_attempt_ms_ = 0;
-    uint64_t last_automatic_ns_ = 0;
 };
 
 }  // namespace tt::report

@@ -15,13 +15,17 @@ namespace {
 
 struct Capture {
     std::string body;
+    bool truncated = false;
     std::string retry_after;
 };
 
 size_t on_body(char *p, size_t size, size_t n, void *ud) {
     auto *c = static_cast<Capture *>(ud);
     size_t len = size * n;
-    if (c->body.size() < 512) c->body.append(p, std::min(len, 512 - c->body.size()));  // enough to explain an error
+    // Enough for any sensible JSON answer (a notice, an error); a proxy's error page is cut.
+    size_t take = std::min(len, kMaxAnswerBytes - c->body.size());
+    c->body.append(p, take);
+    if (take < len) c->truncated = true;
     return len;
 }
 
@@ -136,6 +140,7 @@ Response Transport::post(const std::string &url, const std::vector<std::string> 
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r.status);
     r.retry_after = cap.retry_after;
     r.body = cap.body;
+    r.body_truncated = cap.truncated;
     if (r.status < 200 || r.status >= 300) {
         std::string snippet = cap.body.substr(0, 200);
         for (auto &c : snippet)

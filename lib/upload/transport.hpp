@@ -3,6 +3,7 @@
 // server. TLS peer and host verification are always on.
 #pragma once
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,13 +15,16 @@ struct TransportConfig {
     uint32_t timeout_ms = 30000;
 };
 
+inline constexpr size_t kMaxAnswerBytes = 64 * 1024;
+
 struct Response {
     bool transport_failed = false;  // no HTTP answer (refused, reset, timeout, aborted)
     bool aborted = false;
     long status = 0;
     std::string retry_after;        // the header's raw value, if any
     std::string error;              // curl's words, or "HTTP <status>: <start of the body>"
-    std::string body;               // the first 512 bytes of the answer
+    std::string body;               // the answer, up to kMaxAnswerBytes
+    bool body_truncated = false;    // the answer was longer: `body` is only its start
 };
 
 class Transport {

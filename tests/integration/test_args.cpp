@@ -36,6 +36,8 @@ TEST_CASE("status names and descriptions never return NULL") {
     CHECK(std::string(tt_status_name(TT_OK)) == "TT_OK");
     CHECK(std::string(tt_status_name(TT_EINVAL)) == "TT_EINVAL");
     CHECK(std::string(tt_status_name(TT_ELIMIT)) == "TT_ELIMIT");
+    CHECK(std::string(tt_status_name(TT_ECANCELED)) == "TT_ECANCELED");
+    CHECK(std::string(tt_status_name(-14)) == "TT_UNKNOWN");
     CHECK(std::string(tt_status_name(-1000)) == "TT_UNKNOWN");
     CHECK(std::string(tt_version()) == TT_VERSION_STRING);
     REQUIRE(tt_error_last() != nullptr);

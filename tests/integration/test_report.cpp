@@ -9,10 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <mutex>
 #include <chrono>
 #include <fstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "otlp_server.hpp"
 #include "util.hpp"
@@ -333,4 +337,120 @@ TEST_CASE("export round trip with stock tar, zstd and jq") {
     auto x = run("cd " + d.path + " && tar -xf report.tar && zstd -d -q -c logs.ndjson.zst | wc -l && jq -r .report_id manifest.json && jq -r .user.description manifest.json && cat attachments/notes.txt");
     CHECK(x.first == 0);
     CHECK(x.second == "100\n" + exported + "\nexported offline\nuser notes");
+}
+
+namespace {
+int veto_every_report(void *calls, tt_report_draft *) {
+    ++*static_cast<int *>(calls);
+    return 1;
+}
+}  // namespace
+
+TEST_CASE("an export that is vetoed or cannot be written leaves nothing behind") {
+    TempDir d;
+    std::string db = d.file("a.db");
+    int calls = 0;
+    tt_options o = report_opts("");
+    o.before_send = veto_every_report;
+    o.before_send_data = &calls;
+    tt_client *c = open_client(db, o);
+    REQUIRE(c);
+    tt_log(c, TT_INFO, "something to report");
+    char id[TT_REPORT_ID_SIZE] = "stale";
+    std::string tarfile = d.file("vetoed.tar");
+    CHECK(tt_report_export(c, nullptr, tarfile.c_str(), id) == TT_ECANCELED);
+    CHECK(calls == 1);
+    CHECK(std::string(id).empty());
+    const tt_error *e = tt_error_last();
+    CHECK(std::string(e->message).find("before_send callback vetoed") != std::string::npos);
+    CHECK(std::string(e->doc) == "docs/errors.md#ecanceled");
+    CHECK(access(tarfile.c_str(), F_OK) != 0);
+    CHECK(access((tarfile + ".tmp").c_str(), F_OK) != 0);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(sql_int(db, "SELECT count(*) FROM reports") == 0);
+    CHECK(sql_int(db, "SELECT count(*) FROM report_parts") == 0);
+
+    // Unwritable: TT_EIO, no id, no row (nothing may claim "sent" for a file that is not there).
+    c = open_client(db, report_opts(""));
+    REQUIRE(c);
+    CHECK(tt_report_export(c, nullptr, "/proc/no/such/dir/r.tar", id) == TT_EIO);
+    CHECK(std::string(id).empty());
+    CHECK(std::string(tt_error_last()->message).find("cannot write \"/proc/no/such/dir/r.tar\"") != std::string::npos);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(sql_int(db, "SELECT count(*) FROM reports") == 0);
+    CHECK(sql_int(db, "SELECT count(*) FROM report_parts") == 0);
+}
+
+TEST_CASE("the automatic-report rate limit holds across restarts (a crash loop)") {
+    TempDir d;
+    std::string db = d.file("a.db");
+    tt_report_options au = TT_REPORT_OPTIONS_INIT;
+    au.flags = TT_REPORT_AUTOMATIC;
+    char id[TT_REPORT_ID_SIZE];
+    tt_client *c = open_client(db, report_opts(""));
+    REQUIRE(c);
+    CHECK(tt_report_submit(c, &au, id) == TT_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    c = open_client(db, report_opts(""));  // the process "crashed" and started again
+    REQUIRE(c);
+    CHECK(tt_report_submit(c, &au, id) == TT_ELIMIT);
+    CHECK(std::string(id).empty());
+    CHECK(tt_report_submit(c, nullptr, id) == TT_OK);  // the user's own report is never limited
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(sql_int(db, "SELECT count(*) FROM reports WHERE automatic=1") == 1);
+}
+
+TEST_CASE("the queue cap holds for reports dropped while they were being assembled") {
+    TempDir d;
+    std::string db = d.file("a.db");
+    tt_options o = report_opts("");
+    o.max_pending_reports = 2;
+    tt_client *c = open_client(db, o);
+    REQUIRE(c);
+    for (int i = 0; i < 2000; ++i) tt_log(c, TT_INFO, "filler so that each assembly takes a while");
+    char id[TT_REPORT_ID_SIZE];
+    std::vector<std::string> ids;
+    for (int i = 0; i < 6; ++i) {
+        REQUIRE(tt_report_submit(c, nullptr, id) == TT_OK);
+        ids.push_back(id);
+    }
+    for (int waited = 0; waited < 30000 && sql_int(db, "SELECT count(*) FROM reports WHERE state='assembling'") > 0; waited += 20)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(sql_int(db, "SELECT count(*) FROM reports WHERE state IN ('assembling','pending')") == 2);
+    CHECK(sql_int(db, "SELECT count(*) FROM reports WHERE state='failed' AND reason LIKE 'dropped: more than 2 reports%'") == 4);
+    CHECK(sql_int(db, "SELECT count(*) FROM report_parts WHERE report IN (SELECT id FROM reports WHERE state='failed')") == 0);
+    // The newest two are the ones kept.
+    CHECK(sql_int(db, "SELECT count(*) FROM reports WHERE state='pending' AND id IN ('" + ids[4] + "','" + ids[5] + "')") == 2);
+}
+
+TEST_CASE("a long answer still carries the notice; one too long to read keeps the notice shown") {
+    OtlpServer srv;
+    std::mutex mu;
+    std::set<int> seen;  // the planner is asked twice per request (headers, then body)
+    srv.set_plan([&](int n, const std::string &path, const std::string &) {
+        Plan p;
+        if (path != "/v1/reports") return p;  // the network check's probe
+        std::lock_guard<std::mutex> lk(mu);
+        seen.insert(n);
+        p.fault = Fault::kStatus;
+        p.status = 200;
+        // 2 KB: over the 512 bytes read before. Then 100 KB: over the 64 KiB kept now.
+        p.body = seen.size() == 1 ? json{{"notice", "we know, it is being fixed"}, {"padding", std::string(2000, 'x')}}.dump()
+                                  : json{{"notice", "a notice lost in a huge answer"}, {"padding", std::string(100000, 'x')}}.dump();
+        return p;
+    });
+    TempDir d;
+    std::string db = d.file("a.db"), ep = srv.url();
+    tt_client *c = open_client(db, report_opts(ep));
+    REQUIRE(c);
+    char id[TT_REPORT_ID_SIZE];
+    REQUIRE(tt_report_submit(c, nullptr, id) == TT_OK);
+    REQUIRE(wait_state(c, id, TT_REPORT_SENT, 20000) == TT_REPORT_SENT);
+    CHECK(std::string(tt_notice_get(c)) == "we know, it is being fixed");
+    REQUIRE(tt_report_submit(c, nullptr, id) == TT_OK);
+    CHECK(wait_state(c, id, TT_REPORT_SENT, 20000) == TT_REPORT_SENT);  // still delivered
+    CHECK(std::string(tt_notice_get(c)) == "we know, it is being fixed");
+    REQUIRE(tt_close(c, 10000) == TT_OK);
 }
