@@ -81,11 +81,9 @@ const char *classify(int status, const std::string &error) {
     if (status >= 500) return "server";
     if (status >= 400) return "client_http";
     if (status > 0) return "ok";
-    if (error.empty()) return "unknown";
-    for (const char *k : {"resolve", "Resolve", "DNS", "connect", "Connect", "SSL", "TLS", "certificate", "Timeout", "timed out",
-                          "reset", "No route", "unreachable", "refused", "Recv failure", "Send failure", "Empty reply"})
-        if (error.find(k) != std::string::npos) return "client_network";
-    return "client_network";
+    // No answer and an error text: whatever curl said (DNS, connect, TLS, timeout, reset,
+    // abandoned), the request never reached a server that answered.
+    return error.empty() ? "unknown" : "client_network";
 }
 
 // Resolve and time TCP (and TLS for https) connects to a host, time-boxed.
