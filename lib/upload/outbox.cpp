@@ -2,6 +2,9 @@
 
 #include <sys/utsname.h>
 
+#include <cctype>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -54,14 +57,6 @@ void attr_int(std::string &o, std::string_view key, int64_t v) {
 }
 
 // Append the JSON array SQLite built (already escaped) minus its brackets, after `o`'s last element.
-void splice_array(std::string &o, const char *arr) {
-    if (!arr) return;
-    std::string_view a(arr);
-    if (a.size() <= 2) return;
-    if (o.back() != '[') o += ',';
-    o.append(a.substr(1, a.size() - 2));
-}
-
 std::string resource_json(const Resource &r, std::string_view session) {
     // Never destroyed: an app that exits without tt_close still has an uploader thread
     // running while static destructors run.
@@ -95,6 +90,112 @@ std::string_view colv(sqlite3_stmt *s, int i) {
 }
 
 }  // namespace
+
+// The end of the JSON string whose opening quote is at `at` (the index of its closing
+// quote), or npos, also when it is not valid JSON (a raw control character, a bad escape):
+// the bytes are copied as they are, so they must already be valid.
+static size_t string_end(std::string_view j, size_t at) noexcept {
+    auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    for (size_t i = at + 1; i < j.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(j[i]);
+        if (c == '"') return i;
+        if (c < 0x20) return std::string_view::npos;
+        if (c != '\\') continue;
+        if (++i >= j.size()) return std::string_view::npos;
+        switch (j[i]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': break;
+        case 'u': {
+            // A surrogate must come in a pair (high then low), or strict parsers refuse it.
+            auto unit = [&](size_t p) -> long {
+                if (p + 4 >= j.size() || !hex(j[p + 1]) || !hex(j[p + 2]) || !hex(j[p + 3]) || !hex(j[p + 4])) return -1;
+                return std::strtol(std::string(j.substr(p + 1, 4)).c_str(), nullptr, 16);
+            };
+            long u = unit(i);
+            if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF)) return std::string_view::npos;
+            i += 4;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (i + 2 >= j.size() || j[i + 1] != '\\' || j[i + 2] != 'u') return std::string_view::npos;
+                long low = unit(i + 2);
+                if (low < 0xDC00 || low > 0xDFFF) return std::string_view::npos;
+                i += 6;
+            }
+            break;
+        }
+        default: return std::string_view::npos;
+        }
+    }
+    return std::string_view::npos;
+}
+
+static size_t skip_ws(std::string_view j, size_t i) noexcept {
+    while (i < j.size() && (j[i] == ' ' || j[i] == '\t' || j[i] == '\n' || j[i] == '\r')) ++i;
+    return i;
+}
+
+// A flat JSON object as stored (the writer's `attrs`, a request's `server_ids` or `timing`)
+// turned into OTLP attributes, each key behind `prefix`: string values as stringValue,
+// numbers as `number_type` ("stringValue" or "intValue", both quoted in OTLP JSON). Done
+// here, not with json_each in SQL, which cost ~35k instructions per event (finding 14 in
+// docs/benchmarks.md). Anything else (nested values, a damaged row) goes whole, as one
+// string attribute `telltale.attrs`, never lost.
+void append_object_attrs(std::string &o, std::string_view j, std::string_view prefix, const char *number_type) {
+    if (j.empty()) return;
+    size_t mark = o.size();
+    bool first_out = o.back() == '[';
+    auto fail = [&] {
+        o.resize(mark);
+        attr_str(o, "telltale.attrs", j);
+    };
+    size_t i = skip_ws(j, 0);
+    if (i >= j.size() || j[i] != '{') return fail();
+    i = skip_ws(j, i + 1);
+    if (i < j.size() && j[i] == '}') return;
+    for (;;) {
+        if (i >= j.size() || j[i] != '"') return fail();
+        size_t ke = string_end(j, i);
+        if (ke == std::string_view::npos) return fail();
+        std::string_view key = j.substr(i + 1, ke - i - 1);
+        i = skip_ws(j, ke + 1);
+        if (i >= j.size() || j[i] != ':') return fail();
+        i = skip_ws(j, i + 1);
+        if (i >= j.size()) return fail();
+        std::string_view value;
+        const char *type = "stringValue";
+        if (j[i] == '"') {
+            size_t ve = string_end(j, i);
+            if (ve == std::string_view::npos) return fail();
+            value = j.substr(i + 1, ve - i - 1);
+            i = ve + 1;
+        } else {
+            size_t b = i;
+            while (i < j.size() && (std::isdigit(static_cast<unsigned char>(j[i])) || j[i] == '-' || j[i] == '+' || j[i] == '.' ||
+                                    j[i] == 'e' || j[i] == 'E'))
+                ++i;
+            if (i == b) return fail();  // true/false/null, an object, an array: not ours
+            value = j.substr(b, i - b);
+            bool integral = value.find_first_of(".eE") == std::string_view::npos;
+            type = integral ? number_type : "stringValue";
+        }
+        if (!first_out) o += ',';
+        first_out = false;
+        o += "{\"key\":\"";
+        o += prefix;
+        o += key;
+        o += "\",\"value\":{\"";
+        o += type;
+        o += "\":\"";
+        o += value;
+        o += "\"}}";
+        i = skip_ws(j, i);
+        if (i < j.size() && j[i] == ',') {
+            i = skip_ws(j, i + 1);
+            continue;
+        }
+        if (i < j.size() && j[i] == '}' && skip_ws(j, i + 1) == j.size()) return;
+        return fail();
+    }
+}
+
 
 const char *kind_name(Kind k) noexcept { return k == Kind::kLogs ? "logs" : "traces"; }
 
@@ -239,9 +340,7 @@ std::string Outbox::encode(Kind kind, const Batch &b, const Resource &res, uint6
     const char *scope = "{\"scope\":{\"name\":\"telltale\",\"version\":\"" TT_VERSION_STRING "\"},";
     if (kind == Kind::kLogs) {
         Stmt s(db_,
-               "SELECT e.time_ns, e.level, e.tid, e.msg, e.trace_id, e.span_id, coalesce(s.uuid, ''),"
-               " CASE WHEN json_valid(e.attrs) THEN (SELECT json_group_array(json_object('key', key, 'value',"
-               "   json_object('stringValue', CAST(value AS TEXT)))) FROM json_each(e.attrs)) ELSE '[]' END"
+               "SELECT e.time_ns, e.level, e.tid, e.msg, e.trace_id, e.span_id, coalesce(s.uuid, ''), e.attrs"
                " FROM events e LEFT JOIN sessions s ON s.id = e.session WHERE e.id BETWEEN ? AND ? ORDER BY e.session, e.id",
                path_);
         sqlite3_bind_int64(s.get(), 1, b.first);
@@ -265,7 +364,7 @@ std::string Outbox::encode(Kind kind, const Batch &b, const Resource &res, uint6
             str_field(o, "stringValue", colv(s.get(), 3));
             o += "},\"attributes\":[";
             attr_int(o, "thread.id", sqlite3_column_int64(s.get(), 2));
-            splice_array(o, col(s.get(), 7));
+            append_object_attrs(o, colv(s.get(), 7), "", "stringValue");
             o += ']';
             if (col(s.get(), 4)) {
                 o += ',';
@@ -283,11 +382,7 @@ std::string Outbox::encode(Kind kind, const Batch &b, const Resource &res, uint6
     Stmt s(db_,
            "SELECT r.trace_id, r.span_id, r.parent_span_id, r.kind, r.name, r.method, r.scheme, r.host, r.port, r.path,"
            " r.start_ns, r.duration_ns, r.status, r.error, r.server_ip, r.server_port, r.tid, coalesce(s.uuid, ''),"
-           " CASE WHEN json_valid(r.server_ids) THEN (SELECT json_group_array(json_object('key', 'telltale.server_id.' || key,"
-           "   'value', json_object('stringValue', CAST(value AS TEXT)))) FROM json_each(r.server_ids)) ELSE '[]' END,"
-           " CASE WHEN json_valid(r.timing) THEN (SELECT json_group_array(json_object('key', 'telltale.timing.' || key,"
-           "   'value', json_object('intValue', CAST(value AS TEXT)))) FROM json_each(r.timing)) ELSE '[]' END,"
-           " r.bytes_up, r.bytes_down"
+           " r.server_ids, r.timing, r.bytes_up, r.bytes_down"
            " FROM requests r LEFT JOIN sessions s ON s.id = r.session WHERE r.id BETWEEN ? AND ? ORDER BY r.session, r.id",
            path_);
     sqlite3_bind_int64(s.get(), 1, b.first);
@@ -340,8 +435,8 @@ std::string Outbox::encode(Kind kind, const Batch &b, const Resource &res, uint6
             attr_str(o, "error.type", error.substr(0, 128));
         }
         attr_int(o, "thread.id", sqlite3_column_int64(s.get(), 16));
-        splice_array(o, col(s.get(), 18));
-        splice_array(o, col(s.get(), 19));
+        append_object_attrs(o, colv(s.get(), 18), "telltale.server_id.", "stringValue");
+        append_object_attrs(o, colv(s.get(), 19), "telltale.timing.", "intValue");
         o += ']';
         bool failed = !error.empty() || (http && (status == 0 || status >= 400));
         if (failed) {

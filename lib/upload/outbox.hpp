@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "consent/consent.hpp"
 
@@ -68,5 +69,11 @@ private:
     sqlite3 *db_ = nullptr;
     std::mutex mu_;
 };
+
+// Append, to an OTLP attribute array being written in `o`, the members of a flat JSON object
+// `j` (as telltale stores attributes, server ids and timings), each key behind `prefix`:
+// strings as stringValue, integers as `number_type`. Anything else goes whole as one string
+// attribute "telltale.attrs". Exposed for the unit tests.
+void append_object_attrs(std::string &o, std::string_view j, std::string_view prefix, const char *number_type);
 
 }  // namespace tt::upload

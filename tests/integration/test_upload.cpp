@@ -373,9 +373,12 @@ TEST_CASE("wire format: zstd bodies the zstd CLI reads, OTLP JSON logs and spans
     tt_request *r = nullptr;
     REQUIRE(tt_request_begin(&r, c, "GET", "https://api.example.com/v1/items?x=1") == TT_OK);
     std::string tp = tt_request_traceparent(r);
-    tt_attr a[1] = {{"user", "u-1"}};
-    tt_log_attrs(c, TT_WARN, "inside \"the\" request \xC3\xA9", a, 1);
+    // Attribute keys and values that need escaping travel as they were logged (the
+    // uploader copies the stored JSON strings into OTLP without decoding them).
+    tt_attr a[3] = {{"user", "u-1"}, {"quote\"key", "back\\slash \"q\" \n\t\x01 \xC3\xA9 \xF0\x9F\x98\x80"}, {"n", "42"}};
+    tt_log_attrs(c, TT_WARN, "inside \"the\" request \xC3\xA9", a, 3);
     tt_request_header(r, "X-Reqid", "srv-123");
+    tt_request_header(r, "X-Request-Id", "a\"b\\c");
     REQUIRE(tt_request_end(r, 503, nullptr) == TT_OK);
     tt_span *sp = nullptr;
     REQUIRE(tt_span_begin(&sp, c, "load settings") == TT_OK);
@@ -425,9 +428,13 @@ TEST_CASE("wire format: zstd bodies the zstd CLI reads, OTLP JSON logs and spans
     CHECK(rec["severityText"] == "WARN");
     CHECK(rec["traceId"] == tp.substr(3, 32));
     CHECK(rec["spanId"] == tp.substr(36, 16));
-    bool user = false;
-    for (auto &at : rec["attributes"]) user |= at["key"] == "user" && at["value"]["stringValue"] == "u-1";
-    CHECK(user);
+    std::map<std::string, json> la;
+    for (auto &at : rec["attributes"]) la[at["key"]] = at["value"];
+    CHECK(la["user"]["stringValue"] == "u-1");
+    CHECK(la["quote\"key"]["stringValue"] == "back\\slash \"q\" \n\t\x01 \xC3\xA9 \xF0\x9F\x98\x80");
+    CHECK(la["n"]["stringValue"] == "42");
+    CHECK(la["thread.id"]["intValue"].is_string());
+    CHECK(la.size() == 4);
 
     json t = json::parse(traces->json);
     auto &spans = t["resourceSpans"][0]["scopeSpans"][0]["spans"];
@@ -446,6 +453,7 @@ TEST_CASE("wire format: zstd bodies the zstd CLI reads, OTLP JSON logs and spans
     CHECK(attrs["http.response.status_code"]["intValue"] == "503");
     CHECK(attrs["error.type"]["stringValue"] == "503");
     CHECK(attrs["telltale.server_id.x-reqid"]["stringValue"] == "srv-123");
+    CHECK(attrs["telltale.server_id.x-request-id"]["stringValue"] == "a\"b\\c");
     CHECK(http["status"]["code"] == 2);
     CHECK(internal["name"] == "load settings");
     CHECK(!internal.contains("status"));
