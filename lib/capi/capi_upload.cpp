@@ -50,6 +50,7 @@ TT_API tt_status tt_consent_get(tt_client *c, tt_consent *out) noexcept {
     TT_API_BEGIN
     if (!out) return tt::set_error(TT_EINVAL, "tt_consent_get: out is NULL", "pass the address of a tt_consent");
     auto impl = tt::client::acquire(c, "tt_consent_get");
+    impl->refresh_consent();
     *out = static_cast<tt_consent>(impl->consent_now.load(std::memory_order_acquire));
     return TT_OK;
     TT_API_END

@@ -184,6 +184,19 @@ Options normalize(const tt_options *o) {
     return r;
 }
 
+void Client::refresh_consent() noexcept {
+    try {
+        std::lock_guard<std::mutex> lk(consent_mu);
+        consent::Record r = outbox.load_consent();
+        if (r.state == consent_stored.state && r.policy == consent_stored.policy && r.set_at_ns == consent_stored.set_at_ns) return;
+        consent_stored = r;
+        consent_now.store(consent::effective(r, opts.consent_policy, opts.keep_consent_on_policy_change), std::memory_order_release);
+        if (r.state == TT_CONSENT_DENIED && uploader) uploader->abort_in_flight();
+    } catch (...) {
+        // The file is busy or damaged: keep the answer we have; the next round reads again.
+    }
+}
+
 Client::Client(const Options &o)
     : opts(o),
       session_id(ids::uuid4()),
@@ -230,7 +243,10 @@ Client::Client(const Options &o)
         uc.max_bytes_per_hour = opts.max_upload_bytes_per_hour;
         uc.transport = upload::TransportConfig{opts.ca_file, opts.proxy, opts.auth_token, opts.upload_timeout_ms};
         uc.resource = upload::Resource{opts.app_name, opts.app_version, store.install_id()};
-        uploader = std::make_unique<upload::Uploader>(std::move(uc), outbox, [this] { return upload_allowed(); });
+        uploader = std::make_unique<upload::Uploader>(std::move(uc), outbox, [this] {
+            refresh_consent();
+            return upload_allowed();
+        });
         uploader->start();
     }
 }

@@ -68,6 +68,9 @@ public:
     consent::Record consent_stored;  // guarded by consent_mu
     std::atomic<int> consent_now{TT_CONSENT_UNKNOWN};
     bool upload_allowed() const noexcept { return consent_now.load(std::memory_order_acquire) == TT_CONSENT_GRANTED; }
+    // Another process on the same file may have answered since: take its answer. The
+    // uploader calls it before each round, tt_consent_get before it reads.
+    void refresh_consent() noexcept;
 };
 
 // Wake every open client's uploader (tt_network_changed).

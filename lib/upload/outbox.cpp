@@ -296,6 +296,15 @@ uint64_t Outbox::save_consent(const consent::Record &r, bool purge, bool skip_ba
 std::optional<Batch> Outbox::claim(Kind kind, uint32_t max_rows) {
     std::lock_guard<std::mutex> lk(mu_);
     Txn t(db_, path_);
+    {
+        // In the same transaction as the claim: a DENIED answered by another process on
+        // this file (and its purge) is seen here, never a moment later.
+        Stmt s(db_, "SELECT value FROM meta WHERE key='consent_state'", path_);
+        if (sqlite3_step(s.get()) != SQLITE_ROW || colv(s.get(), 0) != "granted") {
+            t.commit();
+            return std::nullopt;
+        }
+    }
     Batch b;
     {
         Stmt s(db_, "SELECT batch_id, first_id, last_id, attempts FROM upload_batches WHERE kind=?", path_);

@@ -179,6 +179,27 @@ TEST_CASE("denying mid-upload aborts it and purges what was not delivered") {
     CHECK(seqs_received(srv).size() == delivered);  // nothing of what was purged or logged while denied
 }
 
+TEST_CASE("DENIED answered in another process on the same file stops this one's uploads too") {
+    OtlpServer srv;
+    TempDir d;
+    std::string db = d.file("a.db"), ep = srv.url();
+    Child app({"upload-forever", db, ep});
+    REQUIRE(app.line() == "granted");
+    wait_for([&] { return srv.accepted().size() >= 3; }, 30000);
+    REQUIRE(srv.accepted().size() >= 3);  // it is uploading, batch after batch
+    // The same app's settings screen, in another process (a helper, a second window).
+    tt_client *c = open_client(db, upload_opts(ep));
+    REQUIRE(c);
+    REQUIRE(tt_consent_set(c, TT_CONSENT_DENIED, nullptr) == TT_OK);
+    size_t at_deny = srv.accepted().size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // ~30 upload rounds of the other process
+    size_t after = srv.accepted().size();
+    INFO("batches accepted at the deny: " << at_deny << ", 1.5 s later: " << after);
+    CHECK(after - at_deny <= 1);  // at most the one batch that was already on the wire
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    app.kill9();
+}
+
 TEST_CASE("what was logged while denied never leaves, whatever road leads back to granted") {
     OtlpServer srv;
     TempDir d;

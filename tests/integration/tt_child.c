@@ -7,6 +7,7 @@
  *   tt_child open-readonly DIR      (drops root) try to open DIR/tt.db in a read-only directory
  *   tt_child disk-full DB BYTES     cap file size at BYTES (RLIMIT_FSIZE), log until errors, print stats
  *   tt_child upload DB URL N        consent granted, log N events (seq attr), print "logged", keep uploading until killed
+ *   tt_child upload-forever DB URL  consent granted, print "granted", log an event every ms until killed
  *   tt_child report DB URL          log a little, submit a report, print its id, wait to be killed
  */
 #define _GNU_SOURCE
@@ -176,6 +177,27 @@ int main(int argc, char **argv) {
         tt_flush(c, 60000);
         printf("logged\n");
         for (;;) pause();
+    }
+    if (!strcmp(mode, "upload-forever")) {
+        tt_options o = TT_OPTIONS_INIT;
+        o.db_path = argv[2];
+        o.app_name = "test";
+        o.endpoint = argv[3];
+        o.upload_interval_ms = 50;
+        o.retry_base_ms = 10;
+        o.consent_policy_version = "2026-11";
+        tt_client *c = NULL;
+        if (tt_open(&c, &o) != TT_OK) return 3;
+        if (tt_consent_set(c, TT_CONSENT_GRANTED, NULL) != TT_OK) return 4;
+        printf("granted\n");
+        fflush(stdout);
+        for (unsigned long i = 0;; ++i) {
+            char seq[32];
+            snprintf(seq, sizeof seq, "%lu", i);
+            tt_attr a[1] = {{"seq", seq}};
+            tt_log_attrs(c, TT_INFO, "upload test event", a, 1);
+            usleep(1000);
+        }
     }
     return 2;
 }
