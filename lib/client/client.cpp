@@ -188,6 +188,12 @@ void Client::refresh_consent() noexcept {
     try {
         std::lock_guard<std::mutex> lk(consent_mu);
         consent::Record r = outbox.load_consent();
+        if (r.set_at_ns == 0 && consent_stored.set_at_ns != 0) {
+            // The file has no answer at all, and we had one: it is a fresh file after the
+            // damaged one was moved aside. The user's answer stands; write it there again.
+            outbox.save_consent(consent_stored, false, false);
+            return;
+        }
         if (r.state == consent_stored.state && r.policy == consent_stored.policy && r.set_at_ns == consent_stored.set_at_ns) return;
         consent_stored = r;
         consent_now.store(consent::effective(r, opts.consent_policy, opts.keep_consent_on_policy_change), std::memory_order_release);

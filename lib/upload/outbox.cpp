@@ -1,5 +1,6 @@
 #include "upload/outbox.hpp"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <cctype>
@@ -199,10 +200,16 @@ void append_object_attrs(std::string &o, std::string_view j, std::string_view pr
 
 const char *kind_name(Kind k) noexcept { return k == Kind::kLogs ? "logs" : "traces"; }
 
-Outbox::Outbox(const std::string &path) : path_(path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+Outbox::Outbox(const std::string &path) : path_(path) { open(); }
+
+Outbox::~Outbox() { sqlite3_close_v2(db_); }
+
+void Outbox::open() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0) file_id_ = {st.st_dev, st.st_ino};
+    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-        Error e = sqlite_error(db_, rc, "opening the upload state", path);
+        Error e = sqlite_error(db_, rc, "opening the upload state", path_);
         sqlite3_close_v2(db_);
         db_ = nullptr;
         throw e;
@@ -213,7 +220,15 @@ Outbox::Outbox(const std::string &path) : path_(path) {
     store::exec(db_, "PRAGMA synchronous=NORMAL", path_);
 }
 
-Outbox::~Outbox() { sqlite3_close_v2(db_); }
+void Outbox::follow_file() {
+    // The writer moved a damaged file aside and started a fresh one at the same path: this
+    // connection still reads the old one. Follow it, or what is logged now never leaves.
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0 || std::make_pair(st.st_dev, st.st_ino) == file_id_) return;
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    open();
+}
 
 void Outbox::exec(const char *sql) { store::exec(db_, sql, path_); }
 
@@ -251,6 +266,7 @@ struct Txn {
 
 consent::Record Outbox::load_consent() {
     std::lock_guard<std::mutex> lk(mu_);
+    follow_file();
     consent::Record r;
     Stmt s(db_, "SELECT key, value FROM meta WHERE key IN ('consent_state', 'consent_policy', 'consent_set_at')", path_);
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
@@ -295,6 +311,7 @@ uint64_t Outbox::save_consent(const consent::Record &r, bool purge, bool skip_ba
 
 std::optional<Batch> Outbox::claim(Kind kind, uint32_t max_rows) {
     std::lock_guard<std::mutex> lk(mu_);
+    follow_file();
     Txn t(db_, path_);
     {
         // In the same transaction as the claim: a DENIED answered by another process on

@@ -5,12 +5,14 @@
 // uploader thread and by tt_consent_set / tt_upload_flush on app threads.
 #pragma once
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "consent/consent.hpp"
 
@@ -61,12 +63,15 @@ public:
     std::string last_drop_reason();
 
 private:
+    void open();
+    void follow_file();  // reopen when the file at path_ is another one (corruption recovery)
     void exec(const char *sql);
     int64_t meta_int(const char *key);
     void set_cursor(Kind kind, int64_t v);  // never moves back
 
     std::string path_;
     sqlite3 *db_ = nullptr;
+    std::pair<dev_t, ino_t> file_id_{};
     std::mutex mu_;
 };
 

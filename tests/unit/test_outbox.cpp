@@ -1,11 +1,16 @@
-// The uploader's conversion of stored JSON objects into OTLP attributes: it copies the
-// escaped strings without decoding them, so the result must parse back to the same values.
+// The outbox: its conversion of stored JSON objects into OTLP attributes (it copies the
+// escaped strings without decoding them, so the result must parse back to the same
+// values), and its connection following the buffer file.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 
+#include "consent/consent.hpp"
+#include "telltale/telltale.h"
 #include "upload/outbox.hpp"
 
 using tt::upload::append_object_attrs;
@@ -61,4 +66,40 @@ TEST_CASE("anything else is kept whole as one string attribute, never lost and n
     REQUIRE(a.size() == 2);
     CHECK(a[0]["key"] == "thread.id");
     CHECK(a[1]["key"] == "telltale.attrs");
+}
+
+// The writer moves a damaged buffer aside and starts a fresh file at the same path; the
+// outbox's own connection must follow, or nothing logged afterwards is ever uploaded.
+namespace {
+void make_buffer(const std::string &path, int events, tt_consent consent) {
+    tt_options o = TT_OPTIONS_INIT;
+    o.db_path = path.c_str();
+    o.app_name = "unit";
+    tt_client *c = nullptr;
+    REQUIRE(tt_open(&c, &o) == TT_OK);
+    REQUIRE(tt_consent_set(c, consent, nullptr) == TT_OK);  // logs one event of its own
+    for (int i = 0; i < events; ++i) tt_log(c, TT_INFO, "e");
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+}
+}  // namespace
+
+TEST_CASE("the outbox follows a buffer file replaced under it") {
+    char tmpl[] = "/tmp/tt-unit-XXXXXX";
+    REQUIRE(mkdtemp(tmpl));
+    std::string dir = tmpl, path = dir + "/a.db";
+    make_buffer(path, 10, TT_CONSENT_GRANTED);
+    {
+        tt::upload::Outbox ob(path);
+        auto b = ob.claim(tt::upload::Kind::kLogs, 1000);
+        REQUIRE(b);
+        CHECK(b->last - b->first + 1 == 11);
+        CHECK(ob.load_consent().state == TT_CONSENT_GRANTED);
+        // Moved aside, as Store::recover does, and a fresh buffer in its place.
+        std::filesystem::rename(path, path + ".corrupt-x");
+        for (const char *ext : {"-wal", "-shm"}) std::filesystem::remove(path + ext);
+        make_buffer(path, 3, TT_CONSENT_DENIED);
+        CHECK(ob.load_consent().state == TT_CONSENT_DENIED);  // the new file's answer
+        CHECK_FALSE(ob.claim(tt::upload::Kind::kLogs, 1000));  // and it is honoured
+    }
+    std::filesystem::remove_all(dir);
 }
