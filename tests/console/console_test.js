@@ -2,10 +2,13 @@
 // 127.0.0.1 (with an ingest and an admin token), a real client (console_client: the
 // library logs, makes traced libcurl calls to /demo/api, uploads and files a report), then
 // Debian's headless chromium, driven by playwright-core, does what a support engineer does:
-// types the admin token and the report id, reads the diagnosis and the timeline, searches by
-// X-Reqid, trace id and IP, opens a deep link, reads the problems list, sees the incident
-// banner, and gets "nothing matches" for an unknown id. Any uncaught page error, console
-// error or unexpected HTTP error fails the test; so does any request to another address.
+// types the admin token and the report id, reads the diagnosis and the timeline, downloads
+// the report's logs and attachments (fetched with the token), searches by X-Reqid, trace id
+// and IP, opens a deep link, reads the problems list, sees the incident banner, and gets
+// "nothing matches" for an unknown id. Failures the page must explain (no token yet, a
+// download or search that fails, a slow search overtaken by a later one) are provoked with
+// page.route. Any uncaught page error, console error or unexpected HTTP error fails the
+// test; so does any request to another address.
 //
 //   node console_test.js --backend PATH --client PATH [--chromium /usr/bin/chromium] [--out DIR]
 //
@@ -135,7 +138,51 @@ function api(be, method, p, token, body) {
   });
 }
 
+// A report straight to /v1/reports, as a client that never uploaded telemetry files it: a
+// bare manifest (no app, no logs) and the given attachments ({name, type, data}).
+function postReport(be, ingestToken, manifest, attachments) {
+  const b = `console-e2e-${crypto.randomBytes(8).toString('hex')}`;
+  const part = (head, data) => Buffer.concat([Buffer.from(`--${b}\r\n${head}\r\n\r\n`), Buffer.from(data), Buffer.from('\r\n')]);
+  const body = Buffer.concat([
+    part('Content-Disposition: form-data; name="manifest"\r\nContent-Type: application/json', JSON.stringify(manifest)),
+    ...attachments.map(a => part(`Content-Disposition: form-data; name="attachment"; filename="${a.name}"\r\nContent-Type: ${a.type}`, a.data)),
+    Buffer.from(`--${b}--\r\n`)]);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: HOST, port: be.port, method: 'POST', path: '/v1/reports', timeout: 60_000, agent: false,
+                               headers: { Authorization: `Bearer ${ingestToken}`, 'Content-Type': `multipart/form-data; boundary=${b}`,
+                                          'Content-Length': body.length } }, res => {
+      let text = '';
+      res.on('data', c => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error('POST /v1/reports: no answer in 60 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// A plain HTTP GET of raw bytes (what a download must hold).
+function fetchBytes(be, p, token) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: HOST, port: be.port, path: p, headers: { Authorization: `Bearer ${token}` }, timeout: 60_000, agent: false }, res => {
+      const chunks = [];
+      res.on('data', c => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${p}: no answer in 60 s`)));
+    req.on('error', reject);
+  });
+}
+
 // ---------------------------------------------------------------- the browser side
+
+// Clicks a file link in #out and returns the saved download's name and bytes.
+async function download(page, selector) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  const file = await dl.path();
+  assert.equal(await dl.failure(), null, `the download of ${selector} failed`);
+  return { name: dl.suggestedFilename(), bytes: fs.readFileSync(file) };
+}
 
 // What the page shows after a search: the "Matched as" line, report sections, timeline rows.
 async function readOut(page) {
@@ -207,9 +254,12 @@ async function main(args, state) {
 
   // What may fail, and only that: /api/problems without a token (the page asks before the
   // token is typed), the lookup of the unknown id (404 is the "nothing matches" answer),
-  // and a favicon the backend does not serve.
+  // a favicon the backend does not serve, and the exact URLs a step makes fail on purpose
+  // (provoked, through page.route).
   const unknown = crypto.randomUUID();
+  const provoked = new Set();
   const allowed = (status, url) => {
+    if (provoked.has(url)) return true;
     let u;
     try { u = new URL(url); } catch { return false; }
     return (status === 401 && u.pathname === '/api/problems') ||
@@ -248,6 +298,7 @@ async function main(args, state) {
     if (m.type() !== 'error') return;
     const f = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
     if (f && allowed(Number(f[1]), m.location().url)) return;
+    if (/^Failed to load resource: net::ERR_/.test(m.text()) && provoked.has(m.location().url)) return;
     errors.push(`console error: ${m.text()} (${m.location().url || 'no url'})`);
   });
   page.on('response', async r => {
@@ -257,7 +308,7 @@ async function main(args, state) {
     if (allowed(r.status(), r.url()) && !(r.status() === 401 && h.authorization)) return;
     errors.push(`unexpected HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
   });
-  page.on('requestfailed', r => errors.push(`request failed: ${r.method()} ${r.url()}: ${r.failure() && r.failure().errorText}`));
+  page.on('requestfailed', r => provoked.has(r.url()) || errors.push(`request failed: ${r.method()} ${r.url()}: ${r.failure() && r.failure().errorText}`));
   page.on('crash', () => errors.push('the page crashed'));
 
   // 1. The page, fresh: no token stored yet, no incident.
@@ -266,9 +317,16 @@ async function main(args, state) {
   assert.equal(await page.title(), 'telltale support console');
   assert.equal(await page.textContent('h1'), 'What happened to this client?');
   assert.equal(await page.isVisible('#banner'), false, 'no incident yet: the banner must be hidden');
-
-  // 2. The support engineer types the admin token and the report id the user quoted.
+  // Without a token the problems list says what to do (not an empty section)...
+  await page.waitForFunction(() => document.querySelector('#problems').innerText.includes('enter the admin token to see the problems list'));
+  assert.equal(await page.$('#problems table'), null);
+  // ...and typing the token (leaving the field fires "change") loads it.
   await page.fill('#tok', adminToken);
+  await page.press('#tok', 'Tab');
+  await page.waitForSelector('#problems table tr:nth-child(2)');
+  log('problems list: asks for the token, loads once it is typed');
+
+  // 2. The support engineer, token typed, searches for the report id the user quoted.
   let out = await search(page, c.report_id, 'report');
   log('search by report id: shown');
   assert.deepEqual(out.reports, [`Report ${c.report_id}`]);
@@ -280,6 +338,28 @@ async function main(args, state) {
   const own = rowsOf(out, 'report').find(r => r.details.includes(c.report_id));
   assert.ok(own.cls.includes('match'), 'the searched report\'s row is not marked as the match');
   assert.ok(own.details.includes('console-e2e: sync does not work'), 'the report row shows no description');
+
+  // 2b. The logs link, with the admin token set: a plain link would get 401; the page
+  // fetches it with the token and saves it. The download holds what the API serves.
+  const logsPath = `/api/reports/${c.report_id}/logs`;
+  const logs = await fetchBytes(be, logsPath, adminToken);
+  assert.equal(logs.status, 200, `GET ${logsPath}`);
+  assert.ok(logs.body.length > 0, 'the report has no logs to download');
+  const dl = await download(page, `#out a[href="${logsPath}"]`);
+  assert.equal(dl.name, `${c.report_id}-logs.ndjson`);
+  assert.ok(dl.bytes.equals(logs.body), `the downloaded logs (${dl.bytes.length} bytes) differ from the API's (${logs.body.length} bytes)`);
+  assert.ok(dl.bytes.toString().includes('console-e2e: sync gave up after 3 attempts'), 'the downloaded logs miss the client\'s error');
+  assert.equal(await page.isVisible('#note'), false, 'an error is shown after a good download');
+  log(`logs link: downloaded ${dl.bytes.length} bytes with the token`);
+  // A download the backend refuses: the reason in the page, no broken file.
+  provoked.add(be.url + logsPath);
+  await page.route(be.url + logsPath, route => route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"console-e2e: simulated failure"}' }));
+  await page.click(`#out a[href="${logsPath}"]`);
+  await page.waitForSelector('#note', { state: 'visible' });
+  assert.equal(await page.textContent('#note'), `cannot download ${c.report_id}-logs.ndjson: console-e2e: simulated failure`);
+  await page.unroute(be.url + logsPath);
+  provoked.delete(be.url + logsPath);
+  log('logs link: a refused download is explained in the page');
 
   // 3. By the failed request's X-Reqid (what the backend team hands over).
   out = await search(page, c.reqid, 'server_request_id');
@@ -310,6 +390,66 @@ async function main(args, state) {
   assert.equal(await page.textContent('#out p.err'), `nothing matches ${unknown}`);
   assert.equal(await page.$('#out table'), null, 'a table is left over after a search that matched nothing');
   log('unknown id: "nothing matches"');
+
+  // 6b. A slow search must not replace a later one. The report id search is held at the
+  // network (page.route) while "searching…" shows; the X-Reqid search then runs and
+  // renders; releasing the held answer changes nothing.
+  const held = `${be.url}/api/lookup?q=${encodeURIComponent(c.report_id)}`;
+  let release, arrived;
+  const isArrived = new Promise(res => { arrived = res; });
+  const releasing = new Promise(res => { release = res; });
+  await page.route(held, async route => { arrived(); await releasing; await route.continue(); });
+  await page.fill('#q', c.report_id);
+  await page.press('#q', 'Enter');
+  await isArrived;
+  await page.waitForSelector('#busy', { state: 'visible' });
+  assert.equal(await page.textContent('#busy'), 'searching…');
+  out = await search(page, c.reqid, 'server_request_id');
+  await page.waitForSelector('#busy', { state: 'hidden' });
+  const late = page.waitForEvent('requestfinished', r => r.url() === held);
+  release();
+  await late;
+  // The stale answer is in the page now; give its (dropped) rendering a moment to show.
+  await page.waitForTimeout(500);
+  const after = await readOut(page);
+  assert.ok(after.matched.startsWith('Matched as server_request_id'), `the slow earlier search replaced the later one: ${after.matched}`);
+  assert.deepEqual(after.rows, out.rows);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('q'), c.reqid);
+  assert.equal(await page.isVisible('#busy'), false, 'still "searching…" after the latest search was shown');
+  await page.unroute(held);
+  log('overtaken search: dropped, the later result stays');
+
+  // 6c. The backend unreachable during a search (the connection refused, via page.route):
+  // a clear message, no unhandled rejection (that would be a page error), no indicator left.
+  const offline = `${be.url}/api/lookup?q=console-e2e-offline`;
+  provoked.add(offline);
+  await page.route(offline, route => route.abort('connectionrefused'));
+  await page.fill('#q', 'console-e2e-offline');
+  await page.press('#q', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#out').innerText.startsWith('could not reach the backend: '));
+  assert.equal(await page.textContent('#out p.err'), 'could not reach the backend: Failed to fetch');
+  await page.waitForSelector('#busy', { state: 'hidden' });
+  await page.unroute(offline);
+  log('search with the backend unreachable: "could not reach the backend"');
+
+  // 6d. A client known only from one report (no telemetry, no app name in the manifest, no
+  // logs), with an attachment whose name needs escaping in a URL: the client line says what
+  // is unknown, there is no dead logs link, and the attachment downloads with the token.
+  const bare = { report_id: crypto.randomUUID(), install_id: `console-e2e-bare-${crypto.randomBytes(4).toString('hex')}`,
+                 user: { description: 'console-e2e: report only' } };
+  const attName = 'notes #1 100%.txt', attData = 'console-e2e: attached notes\n';
+  const posted = await postReport(be, ingestToken, bare, [{ name: attName, type: 'text/plain', data: attData }]);
+  assert.equal(posted.status, 200, `POST /v1/reports (bare): ${posted.text}`);
+  out = await search(page, bare.report_id, 'report');
+  assert.equal(out.matched, `Matched as report: unknown app unknown version (${bare.install_id}) IPs 127.0.0.1`);
+  assert.deepEqual(out.reports, [`Report ${bare.report_id}`]);
+  assert.ok(!out.text.includes('undefined'), `"undefined" on the page:\n${out.text}`);
+  assert.ok(out.text.includes('no logs'), 'a report without logs should say "no logs"');
+  assert.equal(await page.$(`#out a[href="/api/reports/${bare.report_id}/logs"]`), null, 'a logs link for a report without logs');
+  const att = await download(page, `#out a[data-name="${attName}"]`);
+  assert.equal(att.name, attName);
+  assert.equal(att.bytes.toString(), attData);
+  log('report-only client: "unknown app unknown version", attachment downloaded');
 
   // 7. A deep link (what the demo prints) with the token remembered: the search runs by
   // itself and the problems list now loads.
