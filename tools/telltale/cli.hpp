@@ -135,6 +135,13 @@ void json_string(std::string_view s, std::string &out);
 bool json_is_object(std::string_view s);
 // Stored JSON without whitespace outside strings (one object per NDJSON line).
 std::string minify(std::string_view s);
+// The part of an event's JSON that `dump` and `report show` share: ,"thread":N, the trace
+// and span ids when set, and "attrs": the stored object, or (not an object) its text under
+// "telltale.attrs_raw", counted in bad_attrs.
+void append_event_tail(int64_t thread, std::optional<std::string_view> trace_id, std::optional<std::string_view> span_id,
+                       std::optional<std::string_view> attrs, std::string &b, uint64_t &bad_attrs);
+// Attributes for people: compact JSON, "" when none; text that is not an object, as text.
+std::string attrs_for_people(std::optional<std::string_view> attrs);
 // For a table or a one-line view: invalid UTF-8 repaired, control characters as spaces.
 std::string printable(std::string_view s);
 // Characters (code points) a terminal shows, for column alignment.

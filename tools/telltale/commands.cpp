@@ -106,46 +106,14 @@ EventView event_at(sqlite3_stmt *r, int first) {
 }
 
 void append_event_json(const EventView &e, std::string &b, uint64_t &bad_attrs) {
-    auto it = std::back_inserter(b);
-    fmt::format_to(it, R"({{"time":"{}","time_unix_nano":"{}","level":"{}","severity_number":{},"message":)", rfc3339(e.time_ns),
-                   e.time_ns, level_name(e.level), e.level);
+    fmt::format_to(std::back_inserter(b), R"({{"time":"{}","time_unix_nano":"{}","level":"{}","severity_number":{},"message":)",
+                   rfc3339(e.time_ns), e.time_ns, level_name(e.level), e.level);
     json_string(e.msg, b);
-    fmt::format_to(it, R"(,"thread":{})", e.tid);
-    if (e.trace_id) {
-        b += R"(,"trace_id":)";
-        json_string(*e.trace_id, b);
-    }
-    if (e.span_id) {
-        b += R"(,"span_id":)";
-        json_string(*e.span_id, b);
-    }
-    b += R"(,"attrs":)";
-    if (!e.attrs) {
-        b += "{}";
-    } else {
-        std::string attrs;
-        tt::text::utf8_repair(*e.attrs, attrs);
-        if (json_is_object(attrs)) {
-            b += attrs.find_first_of("\r\n") == std::string::npos ? attrs : minify(attrs);
-        } else {
-            // Keep what was stored, as a string, rather than print broken JSON or lose it.
-            ++bad_attrs;
-            b += R"({"telltale.attrs_raw":)";
-            json_string(*e.attrs, b);
-            b += '}';
-        }
-    }
+    append_event_tail(e.tid, e.trace_id, e.span_id, e.attrs, b, bad_attrs);
     b += '}';
 }
 
-std::string event_attrs_text(const EventView &e) {
-    if (!e.attrs) return {};
-    std::string attrs;
-    tt::text::utf8_repair(*e.attrs, attrs);
-    if (!json_is_object(attrs)) return printable(*e.attrs);
-    attrs = minify(attrs);
-    return attrs == "{}" ? std::string() : attrs;
-}
+std::string event_attrs_text(const EventView &e) { return attrs_for_people(e.attrs); }
 
 // ------------------------------------------------------------------------------- dump
 

@@ -134,35 +134,12 @@ void event_json(const LogEvent &e, std::string &b, uint64_t &bad_attrs) {
     else b += R"(null,"time_unix_nano":null)";
     fmt::format_to(it, R"(,"level":"{}","severity_number":{},"message":)", level_name(e.level), e.level);
     json_string(e.message, b);
-    fmt::format_to(it, R"(,"thread":{})", e.thread);
-    if (e.trace_id) {
-        b += R"(,"trace_id":)";
-        json_string(*e.trace_id, b);
-    }
-    if (e.span_id) {
-        b += R"(,"span_id":)";
-        json_string(*e.span_id, b);
-    }
-    b += R"(,"attrs":)";
-    if (!e.attrs) {
-        b += "{}";
-    } else if (json_is_object(*e.attrs)) {  // SQLite hands back what the file holds: checked again, strictly
-        b += minify(*e.attrs);
-    } else {
-        ++bad_attrs;
-        b += R"({"telltale.attrs_raw":)";
-        json_string(*e.attrs, b);
-        b += '}';
-    }
+    auto view = [](const std::optional<std::string> &o) { return o ? std::optional<std::string_view>(*o) : std::nullopt; };
+    append_event_tail(e.thread, view(e.trace_id), view(e.span_id), view(e.attrs), b, bad_attrs);
     b += '}';
 }
 
-std::string attrs_text(const LogEvent &e) {
-    if (!e.attrs) return {};
-    if (!json_is_object(*e.attrs)) return printable(*e.attrs);
-    std::string a = minify(*e.attrs);
-    return a == "{}" ? std::string() : printable(a);
-}
+std::string attrs_text(const LogEvent &e) { return attrs_for_people(e.attrs ? std::optional<std::string_view>(*e.attrs) : std::nullopt); }
 
 // ------------------------------------------------------------------------------ text
 

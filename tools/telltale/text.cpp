@@ -358,6 +358,44 @@ std::string minify(std::string_view s) {
     return out;
 }
 
+void append_event_tail(int64_t thread, std::optional<std::string_view> trace_id, std::optional<std::string_view> span_id,
+                       std::optional<std::string_view> attrs, std::string &b, uint64_t &bad_attrs) {
+    fmt::format_to(std::back_inserter(b), R"(,"thread":{})", thread);
+    if (trace_id) {
+        b += R"(,"trace_id":)";
+        json_string(*trace_id, b);
+    }
+    if (span_id) {
+        b += R"(,"span_id":)";
+        json_string(*span_id, b);
+    }
+    b += R"(,"attrs":)";
+    if (!attrs) {
+        b += "{}";
+        return;
+    }
+    std::string a;
+    tt::text::utf8_repair(*attrs, a);
+    if (json_is_object(a)) {  // what the file holds is checked again, strictly
+        b += a.find_first_of(" \t\r\n") == std::string::npos ? a : minify(a);
+    } else {
+        // Keep what was stored, as a string, rather than print broken JSON or lose it.
+        ++bad_attrs;
+        b += R"({"telltale.attrs_raw":)";
+        json_string(*attrs, b);
+        b += '}';
+    }
+}
+
+std::string attrs_for_people(std::optional<std::string_view> attrs) {
+    if (!attrs) return {};
+    std::string a;
+    tt::text::utf8_repair(*attrs, a);
+    if (!json_is_object(a)) return printable(*attrs);
+    a = minify(a);
+    return a == "{}" ? std::string() : printable(a);
+}
+
 std::string printable(std::string_view s) {
     std::string clean;
     tt::text::utf8_repair(s, clean);
