@@ -25,11 +25,36 @@ std::optional<uint64_t> parse_retry_after(std::string_view v, uint64_t now) noex
         for (char c : v) secs = secs * 10 + static_cast<uint64_t>(c - '0');
         return secs * 1000;
     }
-    // IMF-fixdate, the only date form senders must use (RFC 9110 5.6.7).
-    std::string buf(v);
+    // IMF-fixdate, the only date form senders must use (RFC 9110 5.6.7):
+    // "Sun, 06 Nov 1994 08:49:37 GMT". By hand, not strptime: %a and %b follow the app's
+    // locale (an app that called setlocale would never parse an English date).
+    if (v.size() != 29 || v.substr(3, 2) != ", " || v.substr(25) != " GMT" || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+        v[19] != ':' || v[22] != ':')
+        return std::nullopt;
+    static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (std::find(std::begin(kDays), std::end(kDays), v.substr(0, 3)) == std::end(kDays)) return std::nullopt;
+    auto month = std::find(std::begin(kMonths), std::end(kMonths), v.substr(8, 3));
+    if (month == std::end(kMonths)) return std::nullopt;
+    auto num = [&](size_t at, size_t len) -> int {
+        int n = 0;
+        for (size_t i = at; i < at + len; ++i) {
+            if (v[i] < '0' || v[i] > '9') return -1;
+            n = n * 10 + (v[i] - '0');
+        }
+        return n;
+    };
+    int day = num(5, 2), year = num(12, 4), hour = num(17, 2), minute = num(20, 2), second = num(23, 2);
+    if (day < 1 || day > 31 || year < 1970 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60)
+        return std::nullopt;
     struct tm tm = {};
-    const char *end = strptime(buf.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!end || *end) return std::nullopt;
+    tm.tm_mday = day;
+    tm.tm_mon = static_cast<int>(month - std::begin(kMonths));
+    tm.tm_year = year - 1900;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
     time_t at = timegm(&tm);
     if (at < 0) return std::nullopt;
     uint64_t t = static_cast<uint64_t>(at);

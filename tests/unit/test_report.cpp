@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <clocale>
 #include <string>
 
 #include "consent/consent.hpp"
@@ -52,6 +53,18 @@ TEST_CASE("retry rules: classification, Retry-After, full jitter") {
     CHECK(upload::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == 10000u);
     CHECK(upload::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490) == 0u);  // in the past
     CHECK_FALSE(upload::parse_retry_after("soon", 0).has_value());
+    CHECK_FALSE(upload::parse_retry_after("Wed, 32 Oct 2015 07:28:00 GMT", 0).has_value());
+    CHECK_FALSE(upload::parse_retry_after("Wed, 21 Okt 2015 07:28:00 GMT", 0).has_value());
+    CHECK_FALSE(upload::parse_retry_after("Wed, 21 Oct 2015 07:28:00 UTC", 0).has_value());
+    CHECK_FALSE(upload::parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", 0).has_value());  // obsolete forms
+    {
+        // An app that set a locale (German month and day names) still reads the English date.
+        const char *before = std::setlocale(LC_TIME, nullptr);
+        std::string saved = before ? before : "C";
+        bool de = std::setlocale(LC_TIME, "de_DE.UTF-8") != nullptr;
+        CHECK(upload::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111767) == 10000u);
+        if (de) std::setlocale(LC_TIME, saved.c_str());
+    }
     CHECK_FALSE(upload::parse_retry_after("", 0).has_value());
     CHECK(upload::backoff_ms(0, 1000, 300000, 0.999) < 1000);
     CHECK(upload::backoff_ms(3, 1000, 300000, 0.999) < 8000);
