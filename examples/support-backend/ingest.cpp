@@ -144,20 +144,22 @@ std::string any_text(const json &v) {
     return "";
 }
 
+// Nanoseconds written as a string of digits; 0 when it is not one or too large.
+int64_t nanos_text(const std::string &s) {
+    int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9' || v > (INT64_MAX - 9) / 10) return 0;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
 int64_t nanos(const json &o, const char *key) {
     auto it = o.find(key);
     if (it == o.end()) return 0;
     if (it->is_number_integer()) return it->get<int64_t>();
     if (it->is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX));
-    if (it->is_string()) {
-        const std::string &s = it->get_ref<const std::string &>();
-        int64_t v = 0;
-        for (char c : s) {
-            if (c < '0' || c > '9' || v > (INT64_MAX - 9) / 10) return 0;
-            v = v * 10 + (c - '0');
-        }
-        return v;
-    }
+    if (it->is_string()) return nanos_text(it->get_ref<const std::string &>());
     return 0;
 }
 
@@ -174,11 +176,12 @@ int integer(const json &o, const char *key) {
 }
 
 // Ids are kept only when they are what OTLP says (hex of the right length), lower case.
-std::string hex_id(const json &o, const char *key, size_t len) {
-    std::string s = str(o, key);
+std::string hex_norm(std::string s, size_t len) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return is_hex_id(s, len) && s != std::string(len, '0') ? s : std::string();
 }
+
+std::string hex_id(const json &o, const char *key, size_t len) { return hex_norm(str(o, key), len); }
 
 const json &array_at(const json &o, const char *key) {
     static const json empty = json::array();
@@ -204,9 +207,279 @@ Resource resource_of(const json &rs) {
     return r;
 }
 
-}  // namespace
+// The fast path for log batches: SAX events straight into rows, no DOM. Building the DOM
+// was most of the backend's CPU per batch (tests/bench/bench_backend.cpp, BM_backend_phases).
+// It takes only the shape it knows exactly: what telltale sends, and what OTLP SDKs send
+// (objects where OTLP has objects, AnyValues holding one stringValue, intValue or boolValue,
+// each field once). Anything else (a repeated key, a value of another type, arrays or maps
+// as values, ...) makes it give up, and parse_otlp starts over with the DOM below; so the
+// rows never depend on which path made them.
+class LogsSax {
+public:
+    explicit LogsSax(Batch &out) : out_(out) {}
+    bool complete() const { return seen_top_ && frames_.empty(); }
 
-std::optional<std::string> parse_otlp(std::string_view body, bool traces, Batch &out) {
+    bool null() { return value(V::kOther); }
+    bool boolean(bool b) {
+        bool_ = b;
+        return value(V::kBool);
+    }
+    bool number_integer(json::number_integer_t v) {
+        int_ = v;
+        return value(V::kInt);
+    }
+    bool number_unsigned(json::number_unsigned_t v) {
+        if (v > static_cast<json::number_unsigned_t>(INT64_MAX)) return value(V::kOther);
+        int_ = static_cast<int64_t>(v);
+        return value(V::kInt);
+    }
+    bool number_float(json::number_float_t, const json::string_t &) { return value(V::kOther); }
+    bool string(json::string_t &s) {
+        str_ = &s;
+        return value(V::kString);
+    }
+    bool binary(json::binary_t &) { return value(V::kOther); }
+    template <class E>
+    bool parse_error(std::size_t, const std::string &, const E &) {
+        return false;
+    }
+
+    bool start_object(std::size_t) {
+        if (skip_) return ++skip_, true;
+        if (frames_.empty()) {
+            if (started_) return false;
+            started_ = true;
+            return push(F::kTop);
+        }
+        switch (frames_.back().f) {
+            case F::kResArr:
+                out_.resources.emplace_back();
+                res_ = out_.resources.size() - 1;
+                return push(F::kResObj);
+            case F::kAttrArr:
+                attr_key_.clear();
+                attr_val_.clear();
+                return push(F::kAttr);
+            case F::kScopeArr: return push(F::kScopeObj);
+            case F::kRecArr:
+                rec_ = LogRow();
+                rec_.resource = res_;
+                rec_time_ = rec_observed_ = 0;
+                rec_trace_.clear();
+                rec_span_.clear();
+                rec_attrs_ = json::object();
+                return push(F::kRec);
+            default: break;
+        }
+        Fld f = take();
+        if (f == Fld::kSkip) return skip_ = 1, true;
+        if (f == Fld::kResource) return push(F::kResource);
+        if (f == Fld::kAttrValue || f == Fld::kBody) {
+            any_.clear();
+            return push(F::kAny);
+        }
+        return false;
+    }
+
+    bool start_array(std::size_t) {
+        if (skip_) return ++skip_, true;
+        if (frames_.empty() || is_array(frames_.back().f)) return false;
+        switch (take()) {
+            case Fld::kSkip: return skip_ = 1, true;
+            case Fld::kTopArr: return push(F::kResArr);
+            case Fld::kScopeLogs: return push(F::kScopeArr);
+            case Fld::kResAttrs:
+            case Fld::kRecAttrs: return push(F::kAttrArr);
+            case Fld::kLogRecords: return push(F::kRecArr);
+            default: return false;
+        }
+    }
+
+    bool end_array() {
+        if (skip_) return --skip_, true;
+        frames_.pop_back();
+        return true;
+    }
+
+    bool key(json::string_t &k) {
+        if (skip_) return true;
+        Frame &fr = frames_.back();
+        Fld f = Fld::kSkip;
+        switch (fr.f) {
+            case F::kTop:
+                if (k == "resourceLogs") f = Fld::kTopArr;
+                break;
+            case F::kResObj:
+                if (k == "resource") f = Fld::kResource;
+                else if (k == "scopeLogs") f = Fld::kScopeLogs;
+                break;
+            case F::kResource:
+                if (k == "attributes") f = Fld::kResAttrs;
+                break;
+            case F::kAttr:
+                if (k == "key") f = Fld::kAttrKey;
+                else if (k == "value") f = Fld::kAttrValue;
+                break;
+            case F::kAny:
+                // One of these and nothing else: any_text's order of preference never matters.
+                if (fr.seen) return false;
+                if (k == "stringValue") f = Fld::kStringValue;
+                else if (k == "intValue") f = Fld::kIntValue;
+                else if (k == "boolValue") f = Fld::kBoolValue;
+                else return false;
+                break;
+            case F::kScopeObj:
+                if (k == "logRecords") f = Fld::kLogRecords;
+                break;
+            case F::kRec:
+                if (k == "timeUnixNano") f = Fld::kTime;
+                else if (k == "observedTimeUnixNano") f = Fld::kObserved;
+                else if (k == "severityNumber") f = Fld::kSeverity;
+                else if (k == "body") f = Fld::kBody;
+                else if (k == "traceId") f = Fld::kTraceId;
+                else if (k == "spanId") f = Fld::kSpanId;
+                else if (k == "attributes") f = Fld::kRecAttrs;
+                break;
+            default: return false;
+        }
+        if (f != Fld::kSkip) {
+            uint32_t bit = 1u << static_cast<unsigned>(f);
+            if (fr.seen & bit) return false;  // a repeated key: the DOM keeps the last one
+            fr.seen |= bit;
+        }
+        pending_ = f;
+        return true;
+    }
+
+    bool end_object() {
+        if (skip_) return --skip_, true;
+        Frame fr = frames_.back();
+        frames_.pop_back();
+        switch (fr.f) {
+            case F::kTop: break;
+            case F::kAttr: {
+                if (!(fr.seen & bit(Fld::kAttrKey)) || !(fr.seen & bit(Fld::kAttrValue))) return false;
+                // frames_: ... <resource or record>, kAttrArr
+                if (frames_.size() < 2) return false;
+                if (frames_[frames_.size() - 2].f == F::kResource) {
+                    Resource &r = out_.resources[res_];
+                    if (attr_key_ == "service.instance.id") r.install_id = attr_val_;
+                    else if (attr_key_ == "session.id") r.session_id = attr_val_;
+                    else if (attr_key_ == "service.name") r.app = attr_val_;
+                    else if (attr_key_ == "service.version") r.app_version = attr_val_;
+                    else if (attr_key_ == "os.description") r.os = attr_val_;
+                } else {
+                    rec_attrs_[attr_key_] = attr_val_;
+                }
+                break;
+            }
+            case F::kAny: {
+                if (!fr.seen || frames_.empty()) return false;
+                if (frames_.back().f == F::kAttr) attr_val_ = cut(std::move(any_));
+                else rec_.message = cut(std::move(any_));
+                break;
+            }
+            case F::kRec: {
+                rec_.time_ns = rec_time_ ? rec_time_ : rec_observed_;
+                rec_.trace_id = hex_norm(std::move(rec_trace_), 32);
+                rec_.span_id = hex_norm(std::move(rec_span_), 16);
+                rec_.attrs = rec_attrs_.dump(-1, ' ', false, json::error_handler_t::replace);
+                out_.logs.push_back(std::move(rec_));
+                break;
+            }
+            default: break;
+        }
+        if (fr.f == F::kTop) seen_top_ = (fr.seen & bit(Fld::kTopArr)) != 0;
+        return true;
+    }
+
+private:
+    enum class F : uint8_t { kTop, kResArr, kResObj, kResource, kAttrArr, kAttr, kAny, kScopeArr, kScopeObj, kRecArr, kRec };
+    enum class Fld : uint8_t {
+        kNone, kSkip, kTopArr, kResource, kScopeLogs, kResAttrs, kAttrKey, kAttrValue, kStringValue, kIntValue, kBoolValue,
+        kLogRecords, kTime, kObserved, kSeverity, kBody, kTraceId, kSpanId, kRecAttrs
+    };
+    enum class V : uint8_t { kString, kInt, kBool, kOther };
+    struct Frame {
+        F f;
+        uint32_t seen = 0;
+    };
+
+    static uint32_t bit(Fld f) { return 1u << static_cast<unsigned>(f); }
+    static bool is_array(F f) { return f == F::kResArr || f == F::kAttrArr || f == F::kScopeArr || f == F::kRecArr; }
+    bool push(F f) {
+        frames_.push_back({f, 0});
+        return true;
+    }
+    Fld take() {
+        Fld f = pending_;
+        pending_ = Fld::kNone;
+        return f;
+    }
+
+    // A scalar: an array element (never expected) or the value of the key just read.
+    bool value(V v) {
+        if (skip_) return true;
+        if (frames_.empty() || is_array(frames_.back().f)) return false;
+        const Fld f = take();
+        switch (f) {
+            case Fld::kSkip: return true;
+            case Fld::kAttrKey:
+                if (v != V::kString) return false;
+                attr_key_ = cut(*str_);
+                return true;
+            case Fld::kStringValue:
+                if (v != V::kString) return false;
+                any_ = *str_;
+                return true;
+            case Fld::kIntValue:
+                if (v == V::kString) any_ = *str_;
+                else if (v == V::kInt) any_ = std::to_string(int_);
+                else return false;
+                return true;
+            case Fld::kBoolValue:
+                if (v != V::kBool) return false;
+                any_ = bool_ ? "true" : "false";
+                return true;
+            case Fld::kTime:
+            case Fld::kObserved: {
+                int64_t t;
+                if (v == V::kString) t = nanos_text(*str_);
+                else if (v == V::kInt) t = int_;
+                else return false;
+                (f == Fld::kTime ? rec_time_ : rec_observed_) = t;
+                return true;
+            }
+            case Fld::kSeverity:
+                if (v != V::kInt) return false;
+                rec_.severity = std::clamp(static_cast<int>(std::clamp<int64_t>(int_, -1000000, 1000000)), 0, 24);
+                return true;
+            case Fld::kTraceId:
+            case Fld::kSpanId:
+                if (v != V::kString) return false;
+                (f == Fld::kTraceId ? rec_trace_ : rec_span_) = cut(*str_);
+                return true;
+            default: return false;  // a scalar where OTLP has an object or an array
+        }
+    }
+
+    Batch &out_;
+    std::vector<Frame> frames_;
+    Fld pending_ = Fld::kNone;
+    size_t skip_ = 0;  // depth inside a value we do not read
+    bool started_ = false, seen_top_ = false;
+    const json::string_t *str_ = nullptr;
+    int64_t int_ = 0;
+    bool bool_ = false;
+    size_t res_ = 0;
+    std::string attr_key_, attr_val_, any_;
+    LogRow rec_;
+    int64_t rec_time_ = 0, rec_observed_ = 0;
+    std::string rec_trace_, rec_span_;
+    json rec_attrs_;
+};
+
+std::optional<std::string> parse_otlp_dom(std::string_view body, bool traces, Batch &out) {
     json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) return std::string("the body is not a JSON object");
     const char *top = traces ? "resourceSpans" : "resourceLogs";
@@ -267,6 +540,20 @@ std::optional<std::string> parse_otlp(std::string_view body, bool traces, Batch 
         }
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> parse_otlp(std::string_view body, bool traces, Batch &out) {
+    if (!traces) {
+        const size_t resources = out.resources.size(), logs = out.logs.size();
+        LogsSax sax(out);
+        if (json::sax_parse(body.begin(), body.end(), &sax) && sax.complete()) return std::nullopt;
+        // Not the shape the fast path reads (or not JSON at all): the DOM decides, from scratch.
+        out.resources.resize(resources);
+        out.logs.resize(logs);
+    }
+    return parse_otlp_dom(body, traces, out);
 }
 
 // ---------------------------------------------------------------- multipart

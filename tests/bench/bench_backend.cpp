@@ -46,6 +46,9 @@
 //                                   scratch database; µs per batch of each phase. Says where the
 //                                   backend's CPU goes.
 //
+// TT_BENCH_BACKEND=/path/to/telltale-support-backend runs another build of the backend (to
+// compare a change) instead of the one built with this benchmark.
+//
 // Manual time: the "Time" column is the timed region. Read the counters.
 #include <curl/curl.h>
 #include <httplib.h>
@@ -80,8 +83,8 @@ using namespace ttb;
 constexpr int kBatchEvents = 500;  // records per upload batch (tt_options.upload_batch_events)
 constexpr int kWarm = 10;          // batches or reports posted before the timed region
 constexpr int kBatches = 120;      // timed batches per run: 60k records
-constexpr int kReports = 300;      // timed reports per run
-constexpr int kDupes = 300;        // duplicate posts per run
+constexpr int kReports = 150;      // timed reports per run
+constexpr int kDupes = 100;        // duplicate posts per run
 constexpr int kInstalls = 512;     // distinct install ids among the batches
 constexpr char kToken[] = "bench-ingest-token-0123456789abcdef";
 
@@ -350,7 +353,8 @@ struct Backend {
         remove_db(db);
         int fds[2];
         if (pipe(fds) != 0) die("pipe");
-        std::vector<std::string> args = {TSB_BACKEND_PATH, "--listen", "127.0.0.1:0", "--db", db, "--ingest-token", kToken};
+        const char *bin = getenv("TT_BENCH_BACKEND");  // another build of the backend, to compare
+        std::vector<std::string> args = {bin && *bin ? bin : TSB_BACKEND_PATH, "--listen", "127.0.0.1:0", "--db", db, "--ingest-token", kToken};
         args.insert(args.end(), extra.begin(), extra.end());
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
@@ -363,7 +367,7 @@ struct Backend {
         posix_spawn_file_actions_destroy(&fa);
         close(fds[1]);
         if (rc != 0) {
-            fprintf(stderr, "bench_backend: cannot start %s: %s\n", TSB_BACKEND_PATH, strerror(rc));
+            fprintf(stderr, "bench_backend: cannot start %s: %s\n", args[0].c_str(), strerror(rc));
             abort();
         }
         FILE *out = fdopen(fds[0], "r");
@@ -408,6 +412,7 @@ struct Poster {
     CURL *e = curl_easy_init();
     std::string answer;
     bool duplicate = false;
+    long connections = 0;  // opened so far: 1 when keep-alive works
     Poster() {
         if (!e) abort();
     }
@@ -443,8 +448,10 @@ struct Poster {
         curl_easy_setopt(e, CURLOPT_USERAGENT, (std::string("telltale/") + tt_version()).c_str());
         CURLcode rc = curl_easy_perform(e);
         curl_slist_free_all(h);
-        long status = 0;
+        long status = 0, fresh = 0;
         if (rc == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &fresh);  // new connections this transfer made
+        connections += fresh;
         if (status != 200) {
             fprintf(stderr, "bench_backend: POST %s: %s, HTTP %ld: %s\n", url.c_str(), curl_easy_strerror(rc), status, answer.c_str());
             abort();
@@ -460,11 +467,6 @@ struct Poster {
         return post(base + "/v1/reports", {"Content-Type: " + captured().report_type, "X-Telltale-Report: " + r.id,
                                            std::string("Authorization: Bearer ") + kToken},
                     r.body);
-    }
-    long reconnects() {
-        long n = 0;
-        curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &n);
-        return n;
     }
 };
 
@@ -509,7 +511,7 @@ void BM_backend_logs(benchmark::State &state) {
                     lat[size_t(k)].push_back(mono_ns() - a);
                     dups += p.duplicate;
                 }
-                connects += uint64_t(p.reconnects());
+                connects += uint64_t(p.connections);
             });
         for (auto &t : th) t.join();
         uint64_t t1 = mono_ns();
@@ -585,6 +587,7 @@ void BM_backend_duplicate(benchmark::State &state) {
         state.counters["duplicates_answered"] = double(dups);
         state.counters["stored_records"] = double(stored);
         state.counters["expected_records"] = double(kWarm + fresh_n) * kBatchEvents;
+        state.counters["connections_opened"] = double(p.connections);
     }
 }
 
@@ -630,6 +633,7 @@ void BM_backend_report(benchmark::State &state) {
         state.counters["stored_reports"] = double(be.rows("SELECT count(*) FROM reports"));
         state.counters["stored_report_logs"] = double(be.rows("SELECT count(*) FROM logs WHERE source='report'"));
         state.counters["duplicates_answered"] = double(dups);
+        state.counters["connections_opened"] = double(p.connections);
         state.counters["incident_open"] = double(be.rows("SELECT count(*) FROM incidents WHERE closed_ns IS NULL"));
     }
 }

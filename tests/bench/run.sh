@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the benchmarks in Release (-O2) into build-bench and run them; prints a summary
 # with the ratios (telltale vs spdlog, telltale vs raw SQLite, a loopback HTTP request with
-# and without the libcurl helper, zstd vs gzip upload bodies) and the targets.
-# Takes four to five minutes on a 2-core machine once built (a clean build adds 2-4 minutes).
+# and without the libcurl helper, zstd vs gzip upload bodies), the reference support backend's
+# ingestion (records per backend CPU-second) and the targets.
+# Takes five to six minutes on a 2-core machine once built (a clean build adds 2-4 minutes).
 #
 #   tests/bench/run.sh                 everything
 #   TT_BENCH_BUILD=dir tests/bench/run.sh   another build directory
@@ -49,6 +50,12 @@ common=(--benchmark_counters_tabular=true --benchmark_out_format=json --benchmar
 # Upload (100k buffered events to a loopback receiver in a child process, per codec) and
 # problem reports (submit latency, assembly and delivery on a 100k-event buffer); ~70 s.
 "$bench" "${common[@]}" --benchmark_filter='^BM_(upload|report)/' --benchmark_out="$out/upload.json"
+# The reference support backend (examples/support-backend) ingesting on loopback: the real
+# binary in a child process with a fresh database per run, fed by libcurl with log batches and
+# reports captured from the library; its CPU from /proc/PID/stat; ~1 min. Only when it is built.
+if "$bench" --benchmark_list_tests | grep -q '^BM_backend_'; then
+  "$bench" "${common[@]}" --benchmark_filter='^BM_backend_' --benchmark_repetitions=3 --benchmark_out="$out/backend.json"
+fi
 # A fresh process per measurement: an idle client on a new buffer, then on the >= 50 MiB
 # one BM_store_open left behind.
 "$rss" "$work/rss_new.db" >"$out/rss_new.json"

@@ -3,7 +3,7 @@
 
 usage: summarize.py RESULTS_DIR
 RESULTS_DIR holds log.json, ingest.json, store.json, requests.json, upload.json (Google Benchmark JSON:
-BM_upload and BM_report),
+BM_upload and BM_report), backend.json (BM_backend_*: the reference support backend; absent when it is not built),
 rss_new.json, rss_50mb.json (tt_rss) and machine.txt. Prints plain text; writes summary.json next to them.
 Verdicts are information, not a test: nothing here fails the run.
 """
@@ -50,6 +50,7 @@ ingest = runs(load("ingest.json"))
 store = runs(load("store.json"))
 requests = runs(load("requests.json"))
 upload = runs(load("upload.json"))
+backend = runs(load("backend.json"))
 rss_new = load("rss_new.json")
 rss_50 = load("rss_50mb.json")
 machine = open(os.path.join(d, "machine.txt")).read().strip() if os.path.exists(os.path.join(d, "machine.txt")) else ""
@@ -273,6 +274,50 @@ if upload:
                   " a round trip each, and a 1 s stall against a server that does not answer it")
         verdict("report: tt_report_submit median < 50 ms (100k events)", worst < 50, f"{worst:.2f} ms (worst variant)", "< 50 ms")
         print(f"\nreport submit: {worst:.2f} ms median (target < 50 ms): {'PASS' if worst < 50 else 'MISS'}")
+
+# ------------------------------------------------------------------ support backend
+if backend:
+    print("\nReference support backend (examples/support-backend), real binary in a child process, loopback, libcurl keep-alive;"
+          " OTLP/HTTP JSON batches of 500 log records (zstd), captured from the library and made unique; medians of the repetitions")
+    summary["backend"] = {}
+    for conns in (1, 2):
+        r = find(backend, f"BM_backend_logs/{conns}/")
+        if not r:
+            continue
+        print(f"  logs, {conns} connection(s): {r['records_per_s']:9,.0f} records/s wall; backend {r['backend_cpu_us_per_record']:.2f} us CPU/record ="
+              f" {r['records_per_backend_cpu_s']:9,.0f} records per backend CPU-second ({r['backend_cores']:.2f} cores busy);"
+              f" POST median {r['post_median_ms']:.1f} ms, p99 {r['post_p99_ms']:.1f} ms; {r['connections_opened']:.0f} connections opened")
+        if r["stored_records"] != r["posted_records"] or r["duplicates_answered"]:
+            print(f"  CHECK logs/{conns}: posted {r['posted_records']:.0f}, stored {r['stored_records']:.0f}, answered as duplicates {r['duplicates_answered']:.0f}")
+        summary["backend"][f"logs_{conns}"] = {k: r[k] for k in ("records_per_s", "records_per_backend_cpu_s", "backend_cpu_us_per_record", "backend_cores",
+                                                              "post_median_ms", "post_p99_ms", "connections_opened", "stored_records", "posted_records")}
+    ph = find(backend, "BM_backend_phases")
+    if ph:
+        print(f"  where the CPU goes (tsb_core in-process, no HTTP), per record: zstd decode {ph['decode_ns_per_record'] / 1e3:.2f} us,"
+              f" parse_otlp {ph['parse_ns_per_record'] / 1e3:.2f} us, Store::add_batch {ph['store_ns_per_record'] / 1e3:.2f} us"
+              f" ({ph['records_per_cpu_s']:,.0f} records per CPU-second without HTTP)")
+        summary["backend"]["phases"] = {k: ph[k] for k in ("decode_ns_per_record", "parse_ns_per_record", "store_ns_per_record", "records_per_cpu_s")}
+    du = find(backend, "BM_backend_duplicate")
+    if du:
+        print(f"  duplicate batch id re-posted: {du['dup_backend_cpu_ms_per_post_schedstat']:.2f} ms backend CPU per post vs {du['fresh_backend_cpu_ms_per_post_schedstat']:.2f} ms"
+              f" for a fresh batch ({du['dup_over_fresh_cpu']:.2f}x); wall {du['dup_wall_ms_per_post']:.1f} ms per post;"
+              f" {du['duplicates_answered']:.0f} answered as duplicates, stored {du['stored_records']:.0f} of {du['expected_records']:.0f} expected")
+        summary["backend"]["duplicate"] = {k: du[k] for k in ("dup_backend_cpu_ms_per_post_schedstat", "fresh_backend_cpu_ms_per_post_schedstat",
+                                                            "dup_over_fresh_cpu", "dup_wall_ms_per_post")}
+    for arg, label in ((0, "ordinary"), (1, "default storm rule")):
+        r = find(backend, f"BM_backend_report/{arg}/")
+        if not r:
+            continue
+        print(f"  reports ({label}): {r['reports_per_s']:.1f} reports/s wall, {r['backend_cpu_ms_per_report']:.2f} ms backend CPU per report ="
+              f" {r['reports_per_backend_cpu_s']:.0f} per backend CPU-second; {r['body_bytes'] / 1e3:.1f} kB multipart with {r['report_log_lines']:.0f} log lines;"
+              f" POST median {r['post_median_ms']:.1f} ms; incident open at the end: {'yes' if r['incident_open'] else 'no'}")
+        summary["backend"][f"report_{arg}"] = {k: r[k] for k in ("reports_per_s", "backend_cpu_ms_per_report", "reports_per_backend_cpu_s", "post_median_ms")}
+    r = find(backend, "BM_backend_logs/1/")
+    if r:
+        verdict("backend: >= 50k log records per backend CPU-second", r["records_per_backend_cpu_s"] >= 50000,
+                f"{r['records_per_backend_cpu_s']:,.0f} records/CPU-s", ">= 50k")
+        print(f"\nsupport backend: {r['records_per_backend_cpu_s']:,.0f} log records per backend CPU-second (target >= 50k):"
+              f" {'PASS' if r['records_per_backend_cpu_s'] >= 50000 else 'MISS'}")
 
 # ------------------------------------------------------------------ rss
 for label, r in (("new buffer", rss_new), ("50 MB buffer", rss_50)):
