@@ -142,6 +142,13 @@ void Store::note_client(const Resource &r, const std::string &ip, int64_t t) {
     i.bind(1, r.install_id).bind(2, ip).bind(3, t).run();
 }
 
+bool Store::has_batch(const std::string &batch_id) {
+    std::lock_guard<std::mutex> lk(mu);
+    Stmt s(db_, "SELECT 1 FROM batches WHERE id=?");
+    s.bind(1, batch_id);
+    return s.row();
+}
+
 bool Store::add_batch(const std::string &batch_id, bool traces, const Batch &b, const std::string &ip, int64_t now) {
     std::lock_guard<std::mutex> lk(mu);
     Tx tx(*this);

@@ -52,6 +52,7 @@ public:
 
     // Rows of one OTLP batch, in one transaction. False (nothing stored) when the batch id
     // was seen before: the client retried after its answer was lost.
+    bool has_batch(const std::string &batch_id);
     bool add_batch(const std::string &batch_id, bool traces, const Batch &b, const std::string &ip, int64_t now_ns);
 
     struct Report {
