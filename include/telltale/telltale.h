@@ -316,6 +316,13 @@ TT_API tt_status tt_report_status(tt_client *c, const char *id, tt_report_state 
  * to a report; "" when none. Valid until the next call on this thread. */
 TT_API const char *tt_notice_get(tt_client *c) TT_NOEXCEPT;
 
+/* Ask the backend now (GET <endpoint>/v1/status, public: nothing of the user's is sent)
+ * for its current notice, and keep it for tt_notice_get; call it when the user opens the
+ * "Report a problem" screen, off the UI thread. Blocks up to timeout_ms (0: 5000).
+ * Errors: TT_EINVAL (no endpoint), TT_ENET (no answer, an HTTP error, not JSON),
+ * TT_ETIMEOUT, TT_EMISUSE. On an error the notice kept is left as it was. */
+TT_API tt_status tt_notice_refresh(tt_client *c, uint32_t timeout_ms) TT_NOEXCEPT;
+
 /* before_send (tt_options.before_send): called on a background thread with the report's
  * manifest before it is sent; return 0 to send, anything else to veto (the report is then
  * marked failed, "vetoed by the app"). It may replace the manifest (a JSON object). */

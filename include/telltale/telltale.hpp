@@ -601,6 +601,16 @@ public:
         return n;
     }
 
+    /* Ask the backend now for its current notice (tt_notice_refresh: a public GET of
+     * <endpoint>/v1/status, up to timeout) and return it, "" when none: call it when the
+     * user opens the report screen, off the UI thread. Throws Error: TT_EINVAL (no
+     * endpoint), TT_ENET, TT_ETIMEOUT (the notice kept stays as it was), TT_EMISUSE. */
+    std::string refresh_notice(milliseconds timeout = std::chrono::seconds(5)) const {
+        tt_status rc = tt_notice_refresh(live("refresh_notice"), to_ms(timeout));
+        if (rc != TT_OK) throw Error::last(rc);
+        return notice();
+    }
+
     /* Counters and buffer facts (tt_stats_get; see tt_stats in telltale.h). */
     tt_stats stats() const {
         tt_stats s = TT_STATS_INIT;

@@ -108,6 +108,14 @@ TT_API const char *tt_notice_get(tt_client *c) noexcept {
     }
 }
 
+TT_API tt_status tt_notice_refresh(tt_client *c, uint32_t timeout_ms) noexcept {
+    TT_API_BEGIN
+    auto impl = tt::client::acquire(c, "tt_notice_refresh");
+    impl->reports->refresh_notice(timeout_ms ? timeout_ms : 5000);
+    return TT_OK;
+    TT_API_END
+}
+
 TT_API const char *tt_report_draft_manifest(const tt_report_draft *d) noexcept { return d ? d->manifest.c_str() : ""; }
 
 TT_API tt_status tt_report_draft_set_manifest(tt_report_draft *d, const char *json) noexcept {

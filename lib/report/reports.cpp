@@ -628,6 +628,48 @@ tt_report_state Reports::status(const std::string &id, std::string &reason) {
     return (st == "sent" || st == "exported") ? TT_REPORT_SENT : st == "failed" ? TT_REPORT_FAILED : TT_REPORT_PENDING;
 }
 
+// Held db_mu_. `answer` is the backend's whole answer: its "notice" (absent, null or not
+// JSON: none) replaces the one kept.
+void Reports::store_notice(const std::string &answer) {
+    Stmt n(db_,
+           "INSERT INTO meta(key, value) VALUES('incident_notice',"
+           " coalesce(CASE WHEN json_valid(?1) THEN json_extract(?1, '$.notice') END, ''))"
+           " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+           cfg_.path);
+    sqlite3_bind_text(n.get(), 1, answer.c_str(), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(n.get());
+    if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "keeping the incident notice", cfg_.path);
+}
+
+std::string Reports::refresh_notice(uint32_t timeout_ms) {
+    if (cfg_.endpoint.empty())
+        throw Error(TT_EINVAL, "tt_notice_refresh: this client has no endpoint to ask",
+                    "set tt_options.endpoint to the support backend's URL");
+    upload::TransportConfig tc = cfg_.transport;
+    tc.timeout_ms = std::max<uint32_t>(timeout_ms, 1);
+    tc.auth_token.clear();  // a public endpoint: nothing of the app's goes with it
+    upload::Transport t(tc);
+    std::string url = cfg_.endpoint + "/v1/status";
+    upload::Response r = t.get(url);
+    if (r.transport_failed || r.status < 200 || r.status >= 300)
+        throw Error(r.error.find("CURLE 28") != std::string::npos ? TT_ETIMEOUT : TT_ENET,
+                    fmt::format("tt_notice_refresh: could not ask {}: {}", url, r.error),
+                    "the notice shown stays as it was; try again when the network is back");
+    std::lock_guard<std::mutex> lk(db_mu_);
+    if (r.body_truncated || !json_valid(r.body))
+        throw Error(TT_ENET, fmt::format("tt_notice_refresh: {} did not answer with a JSON status", url),
+                    "point tt_options.endpoint at the support backend (it answers {\"notice\": ...})");
+    store_notice(r.body);
+    Stmt s(db_, "SELECT value FROM meta WHERE key='incident_notice'", cfg_.path);
+    return sqlite3_step(s.get()) == SQLITE_ROW ? cols(s.get(), 0) : std::string();
+}
+
+bool Reports::json_valid(const std::string &text) {
+    Stmt s(db_, "SELECT json_valid(?)", cfg_.path);
+    sqlite3_bind_text(s.get(), 1, text.c_str(), -1, SQLITE_TRANSIENT);
+    return sqlite3_step(s.get()) == SQLITE_ROW && sqlite3_column_int(s.get(), 0) == 1;
+}
+
 std::string Reports::notice() {
     std::lock_guard<std::mutex> lk(db_mu_);
     Stmt s(db_, "SELECT value FROM meta WHERE key='incident_notice'", cfg_.path);
@@ -678,15 +720,7 @@ bool Reports::send_one(upload::Transport &t, bool &backoff) {
         if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "marking the report sent", cfg_.path);
         // The incident notice, if the backend gave one, for tt_notice_get. An answer too long
         // to read whole says nothing about the notice: keep the one shown.
-        if (!r.body_truncated) {
-            Stmt n(db_,
-                   "INSERT INTO meta(key, value) VALUES('incident_notice',"
-                   " coalesce(CASE WHEN json_valid(?1) THEN json_extract(?1, '$.notice') END, ''))"
-                   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   cfg_.path);
-            sqlite3_bind_text(n.get(), 1, r.body.c_str(), -1, SQLITE_TRANSIENT);
-            sqlite3_step(n.get());
-        }
+        if (!r.body_truncated) store_notice(r.body);
         store::exec(db_, fmt::format("DELETE FROM report_parts WHERE report='{}' AND name LIKE 'attachments/%'", id).c_str(), cfg_.path);
         std::lock_guard<std::mutex> lk2(mu_);
         attempt_ = 0;

@@ -69,12 +69,17 @@ public:
     // "pending", "sent" or "failed" (+ why); throws TT_ENOTFOUND.
     tt_report_state status(const std::string &id, std::string &reason);
     std::string notice();  // the backend's last incident notice ("" if none)
+    // Ask the backend's public GET /v1/status now (the caller's thread, up to timeout_ms),
+    // keep its notice and return it. Throws tt::Error (TT_EINVAL, TT_ENET, TT_ETIMEOUT).
+    std::string refresh_notice(uint32_t timeout_ms);
 
 private:
     void run();
     Filed file(const Request &r, const char *state);
     // false: vetoed by before_send, or dropped by the queue cap meanwhile (nothing stored).
     bool assemble(const std::string &id, bool network_check, const char *done_state = "pending");
+    void store_notice(const std::string &answer);
+    bool json_valid(const std::string &text);
     void write_tar(const std::string &id, const std::string &path);
     void forget(const std::string &id) noexcept;
     std::string build_manifest(sqlite3 *db, const std::string &id, const Request &r, int64_t created_ns, int64_t last_event_id,

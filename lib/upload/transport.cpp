@@ -66,6 +66,12 @@ void Transport::abort() noexcept {
 }
 
 Response Transport::post(const std::string &url, const std::vector<std::string> &headers, const std::string &body) {
+    return perform(url, headers, &body);
+}
+
+Response Transport::get(const std::string &url) { return perform(url, {}, nullptr); }
+
+Response Transport::perform(const std::string &url, const std::vector<std::string> &headers, const std::string *body) {
     Response r;
     if (abort_.load(std::memory_order_acquire)) {
         r.transport_failed = r.aborted = true;
@@ -82,9 +88,11 @@ Response Transport::post(const std::string &url, const std::vector<std::string> 
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (body) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->data());
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &cap);

@@ -35,11 +35,13 @@ public:
     Transport &operator=(const Transport &) = delete;
 
     Response post(const std::string &url, const std::vector<std::string> &headers, const std::string &body);
+    Response get(const std::string &url);
     // Any thread: make the current (and next) post return at once, aborted.
     void abort() noexcept;
     void reset_abort() noexcept { abort_.store(false, std::memory_order_release); }
 
 private:
+    Response perform(const std::string &url, const std::vector<std::string> &headers, const std::string *body);  // body null: GET
     TransportConfig cfg_;
     void *multi_ = nullptr;  // CURLM*
     void *easy_ = nullptr;   // CURL*, reused: keeps the connection alive between batches

@@ -286,6 +286,9 @@ TEST_CASE("a real client's story is found by report id, IP, trace id and X-Reqid
         REQUIRE(d.status == 200);
         json st = get_json(be.url + "/v1/status");
         CHECK(st["notice"] == "Sync is down; we are fixing it.");
+        // Before filing one more report: the app asks, and shows it.
+        REQUIRE(tt_notice_refresh(c, 10000) == TT_OK);
+        CHECK(std::string(tt_notice_get(c)) == "Sync is down; we are fixing it.");
         REQUIRE(tt_report_submit(c, &ro, id) == TT_OK);
         REQUIRE(wait_sent(c, id) == TT_REPORT_SENT);
         CHECK(std::string(tt_notice_get(c)) == "Sync is down; we are fixing it.");
@@ -296,6 +299,8 @@ TEST_CASE("a real client's story is found by report id, IP, trace id and X-Reqid
         Http cl = http("POST", be.url + "/api/incidents", json({{"action", "close"}, {"id", inc["open"][0]["id"]}}).dump());
         CHECK(cl.status == 200);
         CHECK(get_json(be.url + "/v1/status")["notice"].is_null());
+        REQUIRE(tt_notice_refresh(c, 10000) == TT_OK);
+        CHECK(std::string(tt_notice_get(c)) == "");  // the incident is over: the app stops saying so
     }
     CHECK(tt_close(c, 5000) == TT_OK);
     CHECK(be.stop() == 0);

@@ -73,6 +73,10 @@ public:
             std::lock_guard<std::mutex> lk(mu_);
             posts_.push_back(std::move(p));
         });
+        srv_.Get("/v1/status", [this](const httplib::Request &, httplib::Response &res) {
+            std::lock_guard<std::mutex> lk(mu_);
+            res.set_content(json{{"notice", notice_.empty() ? json(nullptr) : json(notice_)}}.dump(), "application/json");
+        });
         port_ = srv_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { srv_.listen_after_bind(); });
         for (int i = 0; i < 500 && !srv_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -244,6 +248,16 @@ TEST_CASE("report(): the id comes back at once; the report is delivered as multi
     std::string path = dir.file("r.db");
     telltale::Client c(report_opts(path, rx.url()).auth_token("ingest-token"));
     CHECK(c.notice().empty());  // no report answered yet
+    // The user opens the report screen: the app asks first, and can say "we know".
+    CHECK(c.refresh_notice(std::chrono::seconds(10)) == "Sync is down for some users; a fix is on its way.");
+    rx.set_notice("");
+    CHECK(c.refresh_notice().empty());
+    rx.set_notice("Sync is down for some users; a fix is on its way.");
+    telltale::Error no_endpoint = catch_error([&] {
+        telltale::Client offline(report_opts(dir.file("offline.db"), ""));
+        offline.refresh_notice();
+    });
+    CHECK(no_endpoint.code() == TT_EINVAL);
     c.error("sync failed: HTTP 503 from {}", "api.example.com");
     c.info("user {} pressed Report a problem", "alice@example.com");
     {

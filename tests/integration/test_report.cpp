@@ -254,7 +254,7 @@ TEST_CASE("the manifest tells the truth: addresses, requests and their ids, erro
     for (size_t at = 0; (at = logs.find('\n', at)) != std::string::npos; ++at) ++lines;
     CHECK(lines == m["logs"]["events"]);
     std::istringstream in(logs);
-    for (std::string line; std::getline(in, line);) CHECK_NOTHROW((void)json::parse(line));
+    for (std::string line; std::getline(in, line);) CHECK(json::accept(line));
     CHECK(parts["manifest"].find("hunter2") == std::string::npos);
 }
 
@@ -453,4 +453,58 @@ TEST_CASE("a long answer still carries the notice; one too long to read keeps th
     CHECK(wait_state(c, id, TT_REPORT_SENT, 20000) == TT_REPORT_SENT);  // still delivered
     CHECK(std::string(tt_notice_get(c)) == "we know, it is being fixed");
     REQUIRE(tt_close(c, 10000) == TT_OK);
+}
+
+TEST_CASE("tt_notice_refresh: asks /v1/status without the app's token; errors leave the notice as it was") {
+    OtlpServer srv;
+    std::mutex mu;
+    Plan next;
+    next.fault = Fault::kStatus;
+    next.status = 200;
+    next.body = R"({"incident":{"id":1,"title":"sync"},"notice":"Sync is down; a fix is on its way."})";
+    srv.set_plan([&](int, const std::string &, const std::string &) {
+        std::lock_guard<std::mutex> lk(mu);
+        return next;
+    });
+    TempDir d;
+    std::string db = d.file("a.db"), ep = srv.url();
+    tt_options o = report_opts(ep);
+    o.auth_token = "app-secret";
+    tt_client *c = open_client(db, o);
+    REQUIRE(c);
+    REQUIRE(tt_notice_refresh(c, 5000) == TT_OK);
+    CHECK(std::string(tt_notice_get(c)) == "Sync is down; a fix is on its way.");
+    auto got = srv.accepted();
+    REQUIRE(!got.empty());
+    CHECK(got.back().path == "/v1/status");
+    CHECK(got.back().auth.empty());  // public: the app's token does not go with it
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        next.status = 503;
+        next.body = "";
+    }
+    CHECK(tt_notice_refresh(c, 5000) == TT_ENET);
+    CHECK(std::string(tt_error_last()->message).find("HTTP 503") != std::string::npos);
+    CHECK(std::string(tt_notice_get(c)) == "Sync is down; a fix is on its way.");
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        next.status = 200;
+        next.body = "<html>a captive portal</html>";
+    }
+    CHECK(tt_notice_refresh(c, 5000) == TT_ENET);
+    CHECK(std::string(tt_error_last()->message).find("did not answer with a JSON status") != std::string::npos);
+    CHECK(std::string(tt_notice_get(c)) == "Sync is down; a fix is on its way.");
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        next.body = R"({"incident":null,"notice":null})";
+    }
+    REQUIRE(tt_notice_refresh(c, 5000) == TT_OK);
+    CHECK(std::string(tt_notice_get(c)).empty());
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(tt_notice_refresh(c, 5000) == TT_EMISUSE);
+
+    tt_client *offline = open_client(d.file("b.db"), report_opts(""));
+    CHECK(tt_notice_refresh(offline, 5000) == TT_EINVAL);
+    CHECK(std::string(tt_error_last()->hint).find("endpoint") != std::string::npos);
+    REQUIRE(tt_close(offline, 10000) == TT_OK);
 }

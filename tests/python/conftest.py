@@ -56,6 +56,8 @@ def _handler_class(rec):
             self._record()
             if self.path.startswith("/missing"):
                 self._answer(404, b'{"error": "no such item"}')
+            elif self.path.startswith("/v1/status"):
+                self._answer(200, json.dumps({"notice": "Sync is down; a fix is on its way."}).encode())
             else:
                 self._answer(200, b'{"items": []}')
 

@@ -105,6 +105,18 @@ def test_report_submit_returns_id(db):
         assert e.value.code == "TT_ENOTFOUND"
 
 
+def test_refresh_notice_asks_the_backend(db, server):
+    with telltale.Client(db_path=db, app_name="pytest", endpoint=server.url) as c:
+        assert c.notice == ""
+        assert c.refresh_notice(timeout_ms=5000) == "Sync is down; a fix is on its way."
+        assert c.notice == "Sync is down; a fix is on its way."
+        assert server.rec.count("GET", "/v1/status") == 1
+    with telltale.Client(db_path=db + ".2", app_name="pytest") as c:
+        with pytest.raises(telltale.Error) as e:
+            c.refresh_notice()
+        assert e.value.code == "TT_EINVAL"
+
+
 def test_report_with_attachment_and_a_missing_one(db, tmp_path):
     good = tmp_path / "settings.json"
     good.write_text('{"theme": "dark"}')

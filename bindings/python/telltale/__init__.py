@@ -445,6 +445,15 @@ class Client:
         with self._use("notice") as c:
             return _decode(_lib.tt_notice_get(c))
 
+    def refresh_notice(self, timeout_ms=5000):
+        """Ask the backend now (a public GET of <endpoint>/v1/status) and return its notice,
+        "" if none. Call it when the user opens the report screen, off the UI thread.
+        Raises TelltaleError: TT_EINVAL (no endpoint), TT_ENET, TT_ETIMEOUT."""
+        with self._use("refresh_notice") as c:
+            rc = _lib.tt_notice_refresh(c, int(timeout_ms))
+        _check(rc, "tt_notice_refresh")
+        return self.notice
+
     # ---- requests and spans
     def request(self, method, url, *, parent=None, detached=False):
         """Begin a traced HTTP call: send .traceparent with it, pass the response headers

@@ -148,6 +148,7 @@ SIGNATURES = {
     "tt_report_export": (c_status, [c_client_p, P(tt_report_options), ctypes.c_char_p, ctypes.c_char_p]),
     "tt_report_status": (c_status, [c_client_p, ctypes.c_char_p, P(ctypes.c_int)]),
     "tt_notice_get": (ctypes.c_char_p, [c_client_p]),
+    "tt_notice_refresh": (ctypes.c_int, [c_client_p, ctypes.c_uint32]),
     "tt_report_draft_manifest": (ctypes.c_char_p, [ctypes.c_void_p]),
     "tt_report_draft_set_manifest": (c_status, [ctypes.c_void_p, ctypes.c_char_p]),
     "tt_request_begin": (c_status, [P(c_request_p), c_client_p, ctypes.c_char_p, ctypes.c_char_p]),
