@@ -759,9 +759,11 @@ void Reports::run() {
         if (stop_ && t) t->abort();
     }
     for (;;) {
+        bool due;
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (stop_) break;
+            due = now_ms() >= next_attempt_ms_;  // tt_network_changed resets it from an app thread
         }
         bool progress = false, backoff = false;
         try {
@@ -775,7 +777,7 @@ void Reports::run() {
             if (!id.empty()) {
                 assemble(id, true);
                 progress = true;
-            } else if (t && cfg_.enabled && now_ms() >= next_attempt_ms_) {
+            } else if (t && cfg_.enabled && due) {
                 progress = send_one(*t, backoff);
             }
         } catch (const Error &) {

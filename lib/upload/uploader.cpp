@@ -181,11 +181,12 @@ void Uploader::run() {
     }
     for (;;) {
         bool progress = false, backoff = false;
+        bool due;
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (stop_) break;
+            due = now_ms() >= next_attempt_ms_;  // tt_network_changed resets it from an app thread
         }
-        bool due = now_ms() >= next_attempt_ms_;
         if (due && allowed_()) {
             t->reset_abort();  // a consent abort is over once consent is back
             {
