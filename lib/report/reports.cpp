@@ -333,10 +333,13 @@ std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Re
                 std::string u = cols(s.get(), 4) + "://" + cols(s.get(), 5) + (sqlite3_column_int(s.get(), 6) ? ":" + std::to_string(sqlite3_column_int(s.get(), 6)) : "");
                 if (std::find(failed_urls.begin(), failed_urls.end(), u) == failed_urls.end()) failed_urls.push_back(u);
             }
-            m += fmt::format("{}{{\"time\":{},\"kind\":\"{}\",\"name\":{},\"method\":{},\"host\":{},\"path\":{},\"status\":{},"
-                             "\"duration_ms\":{:.3f},\"error\":{},\"trace_id\":{},\"span_id\":{},\"server_ids\":{},\"server_ip\":{},\"class\":\"{}\"}}",
-                             first ? "" : ",", q(rfc3339(sqlite3_column_int64(s.get(), 0))), http ? "http" : "span", q(cols(s.get(), 2)),
-                             q(cols(s.get(), 3)), q(cols(s.get(), 5)), q(path), status, sqlite3_column_int64(s.get(), 9) / 1e6,
+            int port = sqlite3_column_int(s.get(), 6);
+            m += fmt::format("{}{{\"time\":{},\"time_unix_nano\":\"{}\",\"kind\":\"{}\",\"name\":{},\"method\":{},\"scheme\":{},\"host\":{},"
+                             "\"port\":{},\"path\":{},\"status\":{},\"duration_ms\":{:.3f},\"error\":{},\"trace_id\":{},\"span_id\":{},"
+                             "\"server_ids\":{},\"server_ip\":{},\"class\":\"{}\"}}",
+                             first ? "" : ",", q(rfc3339(sqlite3_column_int64(s.get(), 0))), sqlite3_column_int64(s.get(), 0),
+                             http ? "http" : "span", q(cols(s.get(), 2)), q(cols(s.get(), 3)), q(cols(s.get(), 4)), q(cols(s.get(), 5)),
+                             port ? std::to_string(port) : std::string("null"), q(path), status, sqlite3_column_int64(s.get(), 9) / 1e6,
                              error.empty() ? "null" : q(error), q(cols(s.get(), 11)), q(cols(s.get(), 12)), cols(s.get(), 13), q(cols(s.get(), 14)), cls);
             first = false;
         }

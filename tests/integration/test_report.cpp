@@ -238,6 +238,9 @@ TEST_CASE("the manifest tells the truth: addresses, requests and their ids, erro
     CHECK(bad_gateway["server_ids"]["x-reqid"] == "srv-req-42");
     CHECK(bad_gateway["class"] == "server");
     CHECK(dns["class"] == "client_network");
+    CHECK(bad_gateway["scheme"] == "https");
+    CHECK(bad_gateway["port"].is_null());  // the URL gave none
+    CHECK(std::stoull(bad_gateway["time_unix_nano"].get<std::string>()) <= std::stoull(dns["time_unix_nano"].get<std::string>()));
     // Errors grouped by fingerprint: the two login failures are one problem.
     REQUIRE(m["errors"].size() == 1);
     CHECK(m["errors"][0]["count"] == 2);
