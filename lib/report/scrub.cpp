@@ -57,6 +57,7 @@ bool scrub_schemes(std::string &s) {
     bool changed = false;
     for (std::string_view scheme : {"bearer ", "basic "}) {
         for (size_t i = 0; i + scheme.size() < s.size(); ++i) {
+            if ((s[i] | 0x20) != 'b') continue;  // cheap first: most text has no "b" starting a scheme
             if (!istarts(s, i, scheme) || (i > 0 && std::isalnum(static_cast<unsigned char>(s[i - 1])))) continue;
             size_t start = i + scheme.size(), end = start;
             while (end < s.size() && token_char(s[end])) ++end;
@@ -72,19 +73,17 @@ bool scrub_schemes(std::string &s) {
 // of the value (line end, quote, '&', ',' or ';' unless it is a cookie list).
 bool scrub_key_values(std::string &s, const std::vector<std::string> &extra) {
     bool changed = false;
+    if (s.find_first_of(":=") == std::string::npos) return false;  // no "key: value" anywhere
     for (size_t i = 0; i < s.size(); ++i) {
         if (!std::isalpha(static_cast<unsigned char>(s[i])) || (i > 0 && (std::isalnum(static_cast<unsigned char>(s[i - 1])) || s[i - 1] == '_' || s[i - 1] == '-')))
             continue;
         size_t k = i;
         while (k < s.size() && (std::isalnum(static_cast<unsigned char>(s[k])) || s[k] == '_' || s[k] == '-')) ++k;
         std::string_view key(s.data() + i, k - i);
-        if (!secret_key(key, extra)) {
-            i = k;
-            continue;
-        }
         size_t v = k;
         while (v < s.size() && (s[v] == ' ' || s[v] == '"' || s[v] == '\'')) ++v;
-        if (v >= s.size() || (s[v] != ':' && s[v] != '=')) {
+        // The separator first: it is cheap, and most words are not followed by one.
+        if (v >= s.size() || (s[v] != ':' && s[v] != '=') || !secret_key(key, extra)) {
             i = k;
             continue;
         }
