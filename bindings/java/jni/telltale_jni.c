@@ -203,6 +203,55 @@ JNIEXPORT jstring JNICALL Java_io_telltale_Native_report(JNIEnv *env, jclass cls
     return (*env)->NewStringUTF(env, id);
 }
 
+/* A C string as a byte[] of its UTF-8 (what the backend sent may be any Unicode, which
+ * NewStringUTF's modified UTF-8 would garble); Native.text decodes it. */
+static jbyteArray bytes(JNIEnv *env, const char *s) {
+    jsize n = (jsize)strlen(s);
+    jbyteArray out = (*env)->NewByteArray(env, n);
+    if (out) (*env)->SetByteArrayRegion(env, out, 0, n, (const jbyte *)s);
+    return out;
+}
+
+/* The state; for TT_REPORT_FAILED, reason[0] gets why: the library leaves
+ * "report <id> failed: <why>" in tt_error_last() (code TT_OK), and <why> is kept. */
+JNIEXPORT jint JNICALL Java_io_telltale_Native_reportStatus(JNIEnv *env, jclass cls, jlong h, jbyteArray jid,
+                                                            jobjectArray jreason) {
+    (void)cls;
+    char *id = text(env, jid);
+    tt_report_state st = TT_REPORT_PENDING;
+    tt_status rc = tt_report_status(CLIENT(h), id, &st);
+    if (rc == TT_OK && st == TT_REPORT_FAILED) {
+        const char *m = tt_error_last()->message;
+        size_t n = strlen(id);
+        if (strncmp(m, "report ", 7) == 0 && strncmp(m + 7, id, n) == 0 && strncmp(m + 7 + n, " failed: ", 9) == 0)
+            m += 7 + n + 9;
+        jbyteArray r = bytes(env, m);
+        if (r) (*env)->SetObjectArrayElement(env, jreason, 0, r);
+    }
+    free(id);
+    check(env, rc);
+    return (jint)st;
+}
+
+/* tt_notice_get has no status: a known TT_EINVAL goes first, so "" with another code in
+ * tt_error_last() is a failure of this call (as the C++ Client::notice). */
+JNIEXPORT jbyteArray JNICALL Java_io_telltale_Native_notice(JNIEnv *env, jclass cls, jlong h) {
+    (void)cls;
+    tt_stats_get(NULL, NULL);
+    const char *n = tt_notice_get(CLIENT(h));
+    const tt_error *e = tt_error_last();
+    if (!n[0] && e->code != TT_EINVAL && e->code != TT_OK) {
+        throw_status(env, e->code);
+        return NULL;
+    }
+    return bytes(env, n);
+}
+
+JNIEXPORT void JNICALL Java_io_telltale_Native_noticeRefresh(JNIEnv *env, jclass cls, jlong h, jint ms) {
+    (void)cls;
+    check(env, tt_notice_refresh(CLIENT(h), (uint32_t)ms));
+}
+
 JNIEXPORT jstring JNICALL Java_io_telltale_Native_version(JNIEnv *env, jclass cls) {
     (void)cls;
     return (*env)->NewStringUTF(env, tt_version());

@@ -24,6 +24,20 @@ public final class Client implements AutoCloseable {
     /** The user's answer to "help improve this app by sharing usage data". */
     public enum Consent { UNKNOWN, GRANTED, DENIED }
 
+    /**
+     * Where a report is (tt_report_state): PENDING (being assembled, or waiting for the
+     * network or the server), SENT (the backend has it; or it was exported to a file),
+     * FAILED (it will not be sent).
+     */
+    public enum ReportState { PENDING, SENT, FAILED }
+
+    /**
+     * What {@link #reportStatus} answers: the state and, for FAILED, why ("vetoed by the
+     * app's before_send callback", "dropped: more than 20 reports were waiting to be sent",
+     * "the support backend refused it: HTTP 400: ..."); "" for PENDING and SENT.
+     */
+    public record ReportStatus(ReportState state, String reason) {}
+
     /** The tt_stats fields, in order. */
     public static final String[] STATS_FIELDS = {
         "logged", "dropped", "stored", "evicted", "uploaded", "upload_failures",
@@ -189,6 +203,44 @@ public final class Client implements AutoCloseable {
     }
 
     public String exportReport(String path, String description) { return exportReport(path, description, null); }
+
+    /** Where report reportId is, and why if it failed. TT_ENOTFOUND (no such report in this buffer), TT_EINVAL (null). */
+    public ReportStatus reportStatus(String reportId) {
+        byte[] i = Native.z(reportId);
+        byte[][] reason = new byte[1][];
+        int state;
+        long h = use("reportStatus");
+        try { state = Native.reportStatus(h, i, reason); } finally { done(); }
+        return new ReportStatus(ReportState.values()[state], Native.text(reason[0]));
+    }
+
+    /**
+     * The backend's current incident notice ("Sync is down for some users; a fix is on its
+     * way"), as it last answered a report or refreshNotice; "" when none. Show it next to the
+     * report id. TT_ESTORE if the buffer cannot be read.
+     */
+    public String notice() {
+        long h = use("notice");
+        try { return Native.text(Native.notice(h)); } finally { done(); }
+    }
+
+    /**
+     * Ask the backend now (a public GET of &lt;endpoint&gt;/v1/status: no token, nothing of the
+     * user's) and return its notice, "" when none; call it when the user opens the report
+     * screen, off the UI thread. Blocks up to timeout (zero: 5 s). TT_EINVAL (no endpoint),
+     * TT_ENET (no answer, an HTTP error, not JSON), TT_ETIMEOUT; the notice kept stays as it was.
+     */
+    public String refreshNotice(Duration timeout) {
+        long h = use("refreshNotice");
+        try {
+            Native.noticeRefresh(h, ms(timeout));
+            return Native.text(Native.notice(h));
+        } finally {
+            done();
+        }
+    }
+
+    public String refreshNotice() { return refreshNotice(Duration.ofSeconds(5)); }
 
     private String reportImpl(String what, String path, String description, String contact, String[] attachments) {
         byte[] p = Native.z(path), d = Native.z(description), c = Native.z(contact);

@@ -21,6 +21,9 @@ final class Native {
         return out;
     }
 
+    /** UTF-8 bytes from the library (no NUL) as a String; null: "". */
+    static String text(byte[] b) { return b == null ? "" : new String(b, StandardCharsets.UTF_8); }
+
     static byte[][] z(String[] a) {
         if (a == null) return null;
         byte[][] out = new byte[a.length][];
@@ -39,6 +42,10 @@ final class Native {
     static native int consentGet(long h);
     static native void uploadFlush(long h, int timeoutMs);
     static native String report(long h, byte[] exportPath, byte[] description, byte[] contact, byte[][] attachments);
+    // The state (tt_report_state); reason[0] gets why a FAILED report failed (UTF-8), else null.
+    static native int reportStatus(long h, byte[] id, byte[][] reason);
+    static native byte[] notice(long h);
+    static native void noticeRefresh(long h, int timeoutMs);
     static native String version();
     static native void networkChanged();
 }
