@@ -96,6 +96,10 @@ static inline void *loopback_run(void *arg) {
             int n = ++s->served;
             char reply[1024];
             char body[512] = "{\"items\":[]}";
+            if (strncmp(head, "GET /v1/status ", 15) == 0) {
+                if (s->notice[0]) snprintf(body, sizeof body, "{\"notice\":\"%s\"}", s->notice);
+                else snprintf(body, sizeof body, "{\"notice\":null}");
+            }
             if (strncmp(head, "POST /v1/reports ", 17) == 0) {
                 char id[64];
                 loopback_header(head, "X-Telltale-Report", id, sizeof id);

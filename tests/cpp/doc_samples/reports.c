@@ -10,6 +10,14 @@
 
 #include "loopback.h"
 
+/* [doc:before] */
+/* The "Report a problem" screen opens (off the UI thread): does support already know? */
+static void on_report_screen_opened(tt_client *client) {
+    if (tt_notice_refresh(client, 3000) == TT_OK && tt_notice_get(client)[0] != '\0')
+        printf("We know: %s\n", tt_notice_get(client)); /* the user may not need to file at all */
+}
+/* [/doc:before] */
+
 /* [doc:button] */
 /* The "Report a problem" button: file the report and show its id at once (even offline).
  * id gets the id, or "" when nothing was filed. */
@@ -75,6 +83,8 @@ int main(void) {
     }
     tt_log(client, TT_ERROR, "sync failed: HTTP 503 after 212 ms");
 
+    on_report_screen_opened(client);
+    int known_before = strcmp(tt_notice_get(client), "Sync is down for some users; a fix is on its way.") == 0;
     char id[TT_REPORT_ID_SIZE];
     on_report_button(client, "sync fails since this morning", "carol@example.net", id);
     /* Wait (here only) until it is delivered; an app just shows the id and goes on. */
@@ -98,7 +108,7 @@ int main(void) {
 
     tt_close(client, 5000);
     loopback_stop(&server);
-    return id[0] && state == TT_REPORT_SENT && noticed && rc == TT_OK && access("report.tar", R_OK) == 0 &&
+    return id[0] && state == TT_REPORT_SENT && noticed && known_before && rc == TT_OK && access("report.tar", R_OK) == 0 &&
                    loopback_reports(&server) == 1
                ? EXIT_SUCCESS
                : EXIT_FAILURE;
