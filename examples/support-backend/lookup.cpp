@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "api.hpp"
@@ -10,6 +11,22 @@
 namespace tsb {
 
 namespace {
+
+// A path segment as a URL carries it: attachment names may hold '#', '?', '%' or spaces.
+std::string url_segment(const std::string &s) {
+    static const char *hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
 
 json parse_or(const std::string &s, json fallback) {
     json j = json::parse(s, nullptr, false);
@@ -77,7 +94,7 @@ std::optional<json> report_detail(Store &st, const std::string &id) {
     a.bind(1, id);
     while (a.row())
         att.push_back({{"name", a.text(0)}, {"content_type", a.text(1)}, {"bytes", a.num(2)},
-                       {"url", "/api/reports/" + id + "/attachments/" + a.text(0)}});
+                       {"url", "/api/reports/" + url_segment(id) + "/attachments/" + url_segment(a.text(0))}});
     out["attachments"] = att;
     return out;
 }
@@ -100,6 +117,22 @@ json lookup(Store &st, const std::string &raw, size_t max_rows) {
         s.bind(1, lower);
         collect(s, installs);
         if (!installs.empty()) kind = "report";
+    }
+    if (kind.empty()) {
+        // A report that came without an install id (hand-made, or another client): it
+        // is its own story; there is nothing else to join it with.
+        Stmt s(st.db(),
+               "SELECT received_ns, client_ip, json_extract(diagnosis, '$.summary'), json_extract(manifest, '$.user.description')"
+               " FROM reports WHERE id=? AND coalesce(install_id, '')=''");
+        s.bind(1, lower);
+        if (s.row()) {
+            out["kind"] = "report";
+            out["clients"].push_back({{"install_id", ""}, {"ips", json::array({s.text(1)})}, {"reports", json::array({lower})}});
+            out["timeline"].push_back({{"kind", "report"}, {"install_id", ""}, {"report_id", lower}, {"ip", s.text(1)},
+                                       {"diagnosis", s.text(2)}, {"description", s.text(3)}, {"url", "/api/reports/" + lower},
+                                       {"match", true}, {"time", rfc3339(s.num(0))}, {"time_unix_nano", std::to_string(s.num(0))}});
+            return out;
+        }
     }
     if (kind.empty()) {
         Stmt s(st.db(), "SELECT install_id FROM clients WHERE install_id=?");

@@ -359,6 +359,32 @@ TEST_CASE("duplicates are stored once; bombs and oversized bodies get 413 quickl
     fs::remove_all(dir);
 }
 
+TEST_CASE("a report without an install id is found by its id; attachment names with # ? % work as links") {
+    fs::path dir = temp_dir();
+    Backend be(dir / "support.db");
+    std::string id = "0b1c2d3e-0000-4000-8000-0000000000bb";
+    std::string m = R"({"report_id":")" + id + R"(","user":{"description":"hand-made"}})";
+    std::string mp = "--XyZ\r\nContent-Disposition: form-data; name=\"manifest\"; filename=\"manifest.json\"\r\nContent-Type: application/json\r\n\r\n" +
+                     m + "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"notes #1 100%?.txt\"\r\n"
+                         "Content-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+    REQUIRE(http("POST", be.url + "/v1/reports", mp, {"Content-Type: multipart/form-data; boundary=XyZ", "X-Telltale-Report: " + id}).status == 200);
+    json j = get_json(be.url + "/api/lookup?q=" + id);
+    CHECK(j["kind"] == "report");
+    REQUIRE(j["timeline"].size() == 1);
+    CHECK(j["timeline"][0]["report_id"] == id);
+    CHECK(j["timeline"][0]["description"] == "hand-made");
+    CHECK(j["clients"][0]["ips"][0] == "127.0.0.1");
+    json rep = get_json(be.url + "/api/reports/" + id);
+    REQUIRE(rep["attachments"].size() == 1);
+    std::string url = rep["attachments"][0]["url"];
+    CHECK(url == "/api/reports/" + id + "/attachments/notes%20%231%20100%25%3F.txt");
+    Http a = http("GET", be.url + url);
+    CHECK(a.status == 200);
+    CHECK(a.body == "hello");
+    CHECK(be.stop() == 0);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("tokens: ingest and admin are separate, /v1/status is public") {
     fs::path dir = temp_dir();
     Backend be(dir / "support.db", {"--ingest-token", "in-tok", "--admin-token", "ad-tok"});
