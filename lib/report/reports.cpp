@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,19 +140,90 @@ std::string probe_host(const std::string &url, const std::string &proxy, const s
 
 }  // namespace
 
-Reports::Reports(ReportConfig cfg, std::function<Facts()> facts) : cfg_(std::move(cfg)), facts_(std::move(facts)) {
-    int rc = sqlite3_open_v2(cfg_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+namespace {
+
+std::pair<dev_t, ino_t> file_id_of(const std::string &path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? std::make_pair(st.st_dev, st.st_ino) : std::pair<dev_t, ino_t>{};
+}
+
+sqlite3 *open_queue(const std::string &path) {
+    sqlite3 *db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-        Error e = sqlite_error(db_, rc, "opening the report queue", cfg_.path);
-        sqlite3_close_v2(db_);
-        db_ = nullptr;
+        Error e = sqlite_error(db, rc, "opening the report queue", path);
+        sqlite3_close_v2(db);
         throw e;
     }
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
     // WAL + NORMAL: a commit survives the app being killed (what "filed" promises);
     // only a power cut may lose the last one. FULL would cost every submit an fsync.
-    store::exec(db_, "PRAGMA synchronous=NORMAL", cfg_.path);
+    store::exec(db, "PRAGMA synchronous=NORMAL", path);
+    return db;
+}
+
+}  // namespace
+
+Reports::Reports(ReportConfig cfg, std::function<Facts()> facts) : cfg_(std::move(cfg)), facts_(std::move(facts)) {
+    file_id_ = file_id_of(cfg_.path);
+    db_ = open_queue(cfg_.path);
+}
+
+// Held db_mu_. The writer moved a damaged buffer aside and started a fresh one at the
+// path: the reports the user filed must not stay behind in the damaged file (a restart
+// would never send them). Copy what can still be read into the fresh file, then use it.
+void Reports::follow_file() {
+    std::pair<dev_t, ino_t> now = file_id_of(cfg_.path);
+    if (now == std::pair<dev_t, ino_t>{} || now == file_id_) return;
+    sqlite3 *fresh = open_queue(cfg_.path);
+    struct Guard {
+        sqlite3 *&db;
+        ~Guard() { sqlite3_close_v2(db); }
+    } guard{fresh};
+    // The writer creates the schema right after the move: until then, try again later.
+    if (store::query_int(fresh, "SELECT count(*) FROM sqlite_master WHERE name IN ('reports', 'report_parts')", cfg_.path) != 2) return;
+    store::exec(fresh, "BEGIN IMMEDIATE", cfg_.path);
+    try {
+        copy_reports(fresh);
+        store::exec(fresh, "COMMIT", cfg_.path);
+    } catch (...) {
+        sqlite3_exec(fresh, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    std::swap(db_, fresh);  // the guard closes the old connection
+    file_id_ = now;
+}
+
+// From db_ (the damaged file) into `to`, as much as can be read: a damaged page ends it.
+void Reports::copy_reports(sqlite3 *to) noexcept {
+    try {
+        Stmt rows(db_,
+                  "SELECT id, created_ns, state, reason, automatic, options, last_event_id, last_request_id, attempts, notice, sent_ns"
+                  " FROM reports",
+                  cfg_.path);
+        Stmt ins(to,
+                 "INSERT OR IGNORE INTO reports(id, created_ns, state, reason, automatic, options, last_event_id, last_request_id,"
+                 " attempts, notice, sent_ns) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                 cfg_.path);
+        while (sqlite3_step(rows.get()) == SQLITE_ROW) {
+            sqlite3_reset(ins.get());
+            for (int i = 0; i < 11; ++i) sqlite3_bind_value(ins.get(), i + 1, sqlite3_column_value(rows.get(), i));
+            sqlite3_step(ins.get());
+        }
+        Stmt parts(db_,
+                   "SELECT report, name, content_type, data FROM report_parts WHERE report IN"
+                   " (SELECT id FROM reports WHERE state IN ('assembling', 'pending'))",
+                   cfg_.path);
+        Stmt put(to, "INSERT OR IGNORE INTO report_parts(report, name, content_type, data) VALUES(?,?,?,?)", cfg_.path);
+        while (sqlite3_step(parts.get()) == SQLITE_ROW) {
+            sqlite3_reset(put.get());
+            for (int i = 0; i < 4; ++i) sqlite3_bind_value(put.get(), i + 1, sqlite3_column_value(parts.get(), i));
+            sqlite3_step(put.get());
+        }
+    } catch (...) {
+        // The old file could not even be read this far: what was copied stays.
+    }
 }
 
 Reports::~Reports() {
@@ -224,6 +296,7 @@ Reports::Filed Reports::file(const Request &r, const char *state) {
         atts.emplace_back(name, std::move(data));
     }
     std::lock_guard<std::mutex> lk(db_mu_);
+    follow_file();
     store::exec(db_, "BEGIN IMMEDIATE", cfg_.path);
     try {
         if (r.automatic) {
@@ -774,6 +847,7 @@ void Reports::run() {
             std::string id;
             {
                 std::lock_guard<std::mutex> lk(db_mu_);
+                follow_file();
                 Stmt s(db_, "SELECT id FROM reports WHERE state='assembling' ORDER BY created_ns LIMIT 1", cfg_.path);
                 if (sqlite3_step(s.get()) == SQLITE_ROW) id = cols(s.get(), 0);
             }

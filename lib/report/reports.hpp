@@ -5,6 +5,7 @@
 // multipart/form-data with the report id as idempotency key and the upload retry rules.
 #pragma once
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "telltale/telltale.h"
@@ -78,6 +80,8 @@ private:
     Filed file(const Request &r, const char *state);
     // false: vetoed by before_send, or dropped by the queue cap meanwhile (nothing stored).
     bool assemble(const std::string &id, bool network_check, const char *done_state = "pending");
+    void follow_file();
+    void copy_reports(sqlite3 *to) noexcept;
     void store_notice(const std::string &answer);
     bool json_valid(const std::string &text);
     void write_tar(const std::string &id, const std::string &path);
@@ -92,6 +96,7 @@ private:
     ReportConfig cfg_;
     std::function<Facts()> facts_;
     sqlite3 *db_ = nullptr;
+    std::pair<dev_t, ino_t> file_id_{};  // of the file db_ has open (see follow_file)
     std::mutex db_mu_;
     std::thread thread_;
     std::mutex mu_;

@@ -13,6 +13,7 @@
 
 #include <mutex>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -510,4 +511,38 @@ TEST_CASE("tt_notice_refresh: asks /v1/status without the app's token; errors le
     CHECK(tt_notice_refresh(offline, 5000) == TT_EINVAL);
     CHECK(std::string(tt_error_last()->hint).find("endpoint") != std::string::npos);
     REQUIRE(tt_close(offline, 10000) == TT_OK);
+}
+
+TEST_CASE("reports filed before the buffer was moved aside are carried into the fresh file") {
+    TempDir d;
+    std::string db = d.file("a.db");
+    tt_client *c = open_client(db, report_opts(""));
+    REQUIRE(c);
+    tt_log(c, TT_ERROR, "sync failed");
+    char first[TT_REPORT_ID_SIZE], second[TT_REPORT_ID_SIZE];
+    REQUIRE(tt_report_submit(c, nullptr, first) == TT_OK);
+    for (int waited = 0; waited < 20000 && sql_int(db, "SELECT count(*) FROM reports WHERE state='pending'") == 0; waited += 20)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(sql_int(db, "SELECT count(*) FROM reports WHERE state='pending'") == 1);
+    // What Store::recover does when it finds the file damaged: move it (and its WAL) aside,
+    // and a fresh buffer starts at the path (here made by another process).
+    REQUIRE(std::rename(db.c_str(), (db + ".corrupt-test").c_str()) == 0);
+    std::rename((db + "-wal").c_str(), (db + ".corrupt-test-wal").c_str());
+    std::remove((db + "-shm").c_str());
+    Child fresh({"log-n", db, "1", "X"});
+    REQUIRE(fresh.line().rfind("done TT_OK", 0) == 0);
+    fresh.wait();
+    // The next report goes to the fresh file, and takes the waiting one along.
+    REQUIRE(tt_report_submit(c, nullptr, second) == TT_OK);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+    CHECK(sql_int(db, std::string("SELECT count(*) FROM reports WHERE id='") + first + "' AND state='pending'") == 1);
+    CHECK(sql_int(db, std::string("SELECT count(*) FROM report_parts WHERE report='") + first + "' AND name='manifest.json'") == 1);
+    CHECK(sql_int(db, std::string("SELECT count(*) FROM reports WHERE id='") + second + "'") == 1);
+    // A restart finds both: nothing the user asked to send stayed behind.
+    c = open_client(db, report_opts(""));
+    REQUIRE(c);
+    tt_report_state st;
+    CHECK(tt_report_status(c, first, &st) == TT_OK);
+    CHECK(st == TT_REPORT_PENDING);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
 }
