@@ -6,7 +6,6 @@
 #include <curl/curl.h>
 #include <doctest/doctest.h>
 
-#include <spawn.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <telltale/telltale.h>
@@ -22,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/spawn.hpp"
 #include "ingest.hpp"
 
 using json = nlohmann::json;
@@ -41,24 +41,10 @@ struct Backend {
     std::string url;
     FILE *out = nullptr;
     explicit Backend(const fs::path &db, std::vector<std::string> extra = {}) {
-        int fds[2];
-        REQUIRE(pipe(fds) == 0);
         std::vector<std::string> args = {TSB_BACKEND_PATH, "--listen", "127.0.0.1:0", "--db", db.string()};
         args.insert(args.end(), extra.begin(), extra.end());
-        // posix_spawn, not fork: forking a threaded process (the library's threads are
-        // running) can leave the child stuck in a sanitizer runtime before it execs.
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        std::vector<char *> argv;
-        for (auto &a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        REQUIRE(rc == 0);
-        close(fds[1]);
-        out = fdopen(fds[0], "r");
+        out = tt_test::spawn_reading_stdout(args, pid);
+        REQUIRE(out != nullptr);
         char line[512] = "";
         REQUIRE(fgets(line, sizeof line, out) != nullptr);
         std::string l = line;

@@ -53,7 +53,6 @@
 #include <curl/curl.h>
 #include <httplib.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,12 +68,12 @@
 #include <thread>
 #include <vector>
 
+#include "../common/spawn.hpp"
 #include "bench_common.hpp"
 #include "bench_mix.hpp"
 #include "ingest.hpp"
 #include "store.hpp"
 
-extern char **environ;
 
 namespace {
 
@@ -351,26 +350,15 @@ struct Backend {
     explicit Backend(const std::string &name, std::vector<std::string> extra = {}) {
         db = scratch_dir() + "/" + name;
         remove_db(db);
-        int fds[2];
-        if (pipe(fds) != 0) die("pipe");
         const char *bin = getenv("TT_BENCH_BACKEND");  // another build of the backend, to compare
         std::vector<std::string> args = {bin && *bin ? bin : TSB_BACKEND_PATH, "--listen", "127.0.0.1:0", "--db", db, "--ingest-token", kToken};
         args.insert(args.end(), extra.begin(), extra.end());
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        std::vector<char *> argv;
-        for (auto &a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        close(fds[1]);
-        if (rc != 0) {
-            fprintf(stderr, "bench_backend: cannot start %s: %s\n", args[0].c_str(), strerror(rc));
+        int err = 0;
+        FILE *out = tt_test::spawn_reading_stdout(args, pid, &err);
+        if (!out) {
+            fprintf(stderr, "bench_backend: cannot start %s: %s\n", args[0].c_str(), strerror(err));
             abort();
         }
-        FILE *out = fdopen(fds[0], "r");
         char line[512] = "";
         if (!fgets(line, sizeof line, out)) {
             fprintf(stderr, "bench_backend: the backend said nothing\n");

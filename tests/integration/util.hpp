@@ -1,7 +1,6 @@
 // Shared helpers for the integration tests: temp dirs, child processes, SQLite reads.
 #pragma once
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,7 +14,8 @@
 
 #include <telltale/telltale.h>
 
-extern char **environ;
+#include "../common/spawn.hpp"
+
 
 namespace tt_test {
 
@@ -86,22 +86,9 @@ struct Child {
     FILE *out = nullptr;
 
     explicit Child(const std::vector<std::string> &args) {
-        int fds[2];
-        if (pipe(fds) != 0) return;
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        std::vector<char *> argv;
-        std::string exe = TT_CHILD_PATH;
-        argv.push_back(exe.data());
-        std::vector<std::string> copy = args;
-        for (auto &a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-        posix_spawn_file_actions_destroy(&fa);
-        close(fds[1]);
-        out = fdopen(fds[0], "r");
+        std::vector<std::string> all = {TT_CHILD_PATH};
+        all.insert(all.end(), args.begin(), args.end());
+        out = spawn_reading_stdout(all, pid);
     }
     ~Child() {
         if (pid > 0) {
