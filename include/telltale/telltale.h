@@ -256,7 +256,8 @@ typedef enum tt_consent { TT_CONSENT_UNKNOWN = 0, TT_CONSENT_GRANTED = 1, TT_CON
  * current one counts as UNKNOWN unless TT_CONSENT_KEEP_ON_POLICY_CHANGE. Each change is
  * also logged as an event. Errors: TT_EINVAL (v), TT_EMISUSE, TT_ESTORE. */
 TT_API tt_status tt_consent_set(tt_client *c, tt_consent v, const char *policy_version) TT_NOEXCEPT;
-/* The answer that counts now (after the policy-version rule). */
+/* The answer that counts now (after the policy-version rule), read from the file (another
+ * process on it may have answered): a short SQLite read, so not in a tight UI loop. */
 TT_API tt_status tt_consent_get(tt_client *c, tt_consent *out) TT_NOEXCEPT;
 
 /* Everything stored before this call (tt_flush first) delivered to the endpoint, or an

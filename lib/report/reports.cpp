@@ -150,16 +150,17 @@ std::pair<dev_t, ino_t> file_id_of(const std::string &path) {
 sqlite3 *open_queue(const std::string &path) {
     sqlite3 *db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-        Error e = sqlite_error(db, rc, "opening the report queue", path);
+    try {
+        if (rc != SQLITE_OK) throw sqlite_error(db, rc, "opening the report queue", path);
+        sqlite3_extended_result_codes(db, 1);
+        sqlite3_busy_timeout(db, 5000);
+        // WAL + NORMAL: a commit survives the app being killed (what "filed" promises);
+        // only a power cut may lose the last one. FULL would cost every submit an fsync.
+        store::exec(db, "PRAGMA synchronous=NORMAL", path);
+    } catch (...) {
         sqlite3_close_v2(db);
-        throw e;
+        throw;
     }
-    sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, 5000);
-    // WAL + NORMAL: a commit survives the app being killed (what "filed" promises);
-    // only a power cut may lose the last one. FULL would cost every submit an fsync.
-    store::exec(db, "PRAGMA synchronous=NORMAL", path);
     return db;
 }
 
@@ -193,6 +194,15 @@ void Reports::follow_file() {
     }
     std::swap(db_, fresh);  // the guard closes the old connection
     file_id_ = now;
+}
+
+// Held db_mu_. A fresh file that cannot be written yet (busy, full) must not stop the
+// user's report from being filed or sent: keep the connection we have, try again later.
+void Reports::try_follow_file() noexcept {
+    try {
+        follow_file();
+    } catch (...) {
+    }
 }
 
 // From db_ (the damaged file) into `to`, as much as can be read: a damaged page ends it.
@@ -296,7 +306,7 @@ Reports::Filed Reports::file(const Request &r, const char *state) {
         atts.emplace_back(name, std::move(data));
     }
     std::lock_guard<std::mutex> lk(db_mu_);
-    follow_file();
+    try_follow_file();
     store::exec(db_, "BEGIN IMMEDIATE", cfg_.path);
     try {
         if (r.automatic) {
@@ -360,6 +370,9 @@ std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Re
     Facts facts = facts_();
     net::Platform p = net::platform();
     int64_t from_ns = created_ns - int64_t(r.window_s) * 1'000'000'000;
+    // Nothing from after the press (the ids bound it too, except in a buffer started afresh
+    // after the damaged one was moved aside); 1 s of slack for clock conversion.
+    int64_t to_ns = created_ns + 1'000'000'000;
     std::string m = "{";
     m += fmt::format("\"report_id\":{},\"created_at\":{},\"created_unix_nano\":\"{}\",\"automatic\":{},", q(id), q(rfc3339(created_ns)),
                      created_ns, r.automatic);
@@ -386,11 +399,13 @@ std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Re
     {
         Stmt s(db,
                "SELECT start_ns, kind, name, method, scheme, host, port, path, status, duration_ns, error, trace_id, span_id,"
-               " CASE WHEN json_valid(server_ids) THEN server_ids ELSE '{}' END, server_ip FROM requests WHERE id <= ? AND start_ns >= ? ORDER BY id DESC LIMIT ?",
+               " CASE WHEN json_valid(server_ids) THEN server_ids ELSE '{}' END, server_ip FROM requests WHERE id <= ? AND start_ns >= ? AND start_ns <= ?4"
+               " ORDER BY id DESC LIMIT ?3",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, last_request_id);
         sqlite3_bind_int64(s.get(), 2, from_ns);
         sqlite3_bind_int(s.get(), 3, static_cast<int>(r.max_requests));
+        sqlite3_bind_int64(s.get(), 4, to_ns);
         m += "\"requests\":[";
         first = true;
         int failed = 0, server_side = 0;
@@ -421,10 +436,11 @@ std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Re
     }
     // Recent errors grouped by fingerprint.
     {
-        Stmt s(db, "SELECT time_ns, msg FROM events WHERE id <= ? AND level >= 17 AND time_ns >= ? ORDER BY id DESC LIMIT 5000",
+        Stmt s(db, "SELECT time_ns, msg FROM events WHERE id <= ? AND level >= 17 AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC LIMIT 5000",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, last_event_id);
         sqlite3_bind_int64(s.get(), 2, from_ns);
+        sqlite3_bind_int64(s.get(), 3, to_ns);
         struct Group {
             std::string sample;
             uint64_t count = 0;
@@ -457,10 +473,11 @@ std::string Reports::build_manifest(sqlite3 *db, const std::string &id, const Re
     std::vector<std::string> lines;
     {
         Stmt s(db,
-               "SELECT time_ns, level, tid, msg, trace_id, span_id, attrs FROM events WHERE id <= ? AND time_ns >= ? ORDER BY id DESC",
+               "SELECT time_ns, level, tid, msg, trace_id, span_id, attrs FROM events WHERE id <= ? AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC",
                cfg_.path);
         sqlite3_bind_int64(s.get(), 1, last_event_id);
         sqlite3_bind_int64(s.get(), 2, from_ns);
+        sqlite3_bind_int64(s.get(), 3, to_ns);
         uint64_t raw = 0;
         while (sqlite3_step(s.get()) == SQLITE_ROW) {
             std::string msg = cols(s.get(), 3), attrs = cols(s.get(), 6);
@@ -665,6 +682,7 @@ void Reports::write_tar(const std::string &id, const std::string &path) {
         ssize_t n = ::write(fd, data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
+            if (n == 0) errno = ENOSPC;  // write() wrote nothing without saying why: a full disk
             Error e = fail("free some space on the disk, or pass a path on another one");
             ::close(fd);
             throw e;
@@ -796,7 +814,13 @@ bool Reports::send_one(upload::Transport &t, bool &backoff) {
         if (rc != SQLITE_DONE) throw sqlite_error(db_, rc, "marking the report sent", cfg_.path);
         // The incident notice, if the backend gave one, for tt_notice_get. An answer too long
         // to read whole says nothing about the notice: keep the one shown.
-        if (!r.body_truncated) store_notice(r.body);
+        if (!r.body_truncated) {
+            try {
+                store_notice(r.body);
+            } catch (const Error &) {
+                // The report is delivered; a notice not kept is only a notice missed.
+            }
+        }
         store::exec(db_, fmt::format("DELETE FROM report_parts WHERE report='{}' AND name LIKE 'attachments/%'", id).c_str(), cfg_.path);
         std::lock_guard<std::mutex> lk2(mu_);
         attempt_ = 0;
@@ -847,7 +871,7 @@ void Reports::run() {
             std::string id;
             {
                 std::lock_guard<std::mutex> lk(db_mu_);
-                follow_file();
+                try_follow_file();
                 Stmt s(db_, "SELECT id FROM reports WHERE state='assembling' ORDER BY created_ns LIMIT 1", cfg_.path);
                 if (sqlite3_step(s.get()) == SQLITE_ROW) id = cols(s.get(), 0);
             }

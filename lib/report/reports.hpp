@@ -81,6 +81,7 @@ private:
     // false: vetoed by before_send, or dropped by the queue cap meanwhile (nothing stored).
     bool assemble(const std::string &id, bool network_check, const char *done_state = "pending");
     void follow_file();
+    void try_follow_file() noexcept;
     void copy_reports(sqlite3 *to) noexcept;
     void store_notice(const std::string &answer);
     bool json_valid(const std::string &text);

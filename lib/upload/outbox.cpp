@@ -57,7 +57,6 @@ void attr_int(std::string &o, std::string_view key, int64_t v) {
     o += fmt::format("\",\"value\":{{\"intValue\":\"{}\"}}}}", v);  // int64 as a string, per OTLP JSON
 }
 
-// Append the JSON array SQLite built (already escaped) minus its brackets, after `o`'s last element.
 std::string resource_json(const Resource &r, std::string_view session) {
     // Never destroyed: an app that exits without tt_close still has an uploader thread
     // running while static destructors run.
@@ -200,34 +199,46 @@ void append_object_attrs(std::string &o, std::string_view j, std::string_view pr
 
 const char *kind_name(Kind k) noexcept { return k == Kind::kLogs ? "logs" : "traces"; }
 
-Outbox::Outbox(const std::string &path) : path_(path) { open(); }
+namespace {
+std::pair<dev_t, ino_t> file_id_of(const std::string &path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? std::make_pair(st.st_dev, st.st_ino) : std::pair<dev_t, ino_t>{};
+}
+}  // namespace
+
+Outbox::Outbox(const std::string &path) : path_(path) {
+    file_id_ = file_id_of(path_);
+    db_ = open();
+}
 
 Outbox::~Outbox() { sqlite3_close_v2(db_); }
 
-void Outbox::open() {
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) == 0) file_id_ = {st.st_dev, st.st_ino};
-    int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-        Error e = sqlite_error(db_, rc, "opening the upload state", path_);
-        sqlite3_close_v2(db_);
-        db_ = nullptr;
-        throw e;
+sqlite3 *Outbox::open() {
+    sqlite3 *db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    try {
+        if (rc != SQLITE_OK) throw sqlite_error(db, rc, "opening the upload state", path_);
+        sqlite3_extended_result_codes(db, 1);
+        sqlite3_busy_timeout(db, 5000);
+        // A lost cursor move only resends a batch, which the server drops by its batch id.
+        store::exec(db, "PRAGMA synchronous=NORMAL", path_);
+    } catch (...) {
+        sqlite3_close_v2(db);
+        throw;
     }
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, 5000);
-    // A lost cursor move only resends a batch, which the server drops by its batch id.
-    store::exec(db_, "PRAGMA synchronous=NORMAL", path_);
+    return db;
 }
 
 void Outbox::follow_file() {
     // The writer moved a damaged file aside and started a fresh one at the same path: this
     // connection still reads the old one. Follow it, or what is logged now never leaves.
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0 || std::make_pair(st.st_dev, st.st_ino) == file_id_) return;
+    // A batch claimed from the old file is then left alone (see same_file).
+    std::pair<dev_t, ino_t> now = file_id_of(path_);
+    if (now == std::pair<dev_t, ino_t>{} || now == file_id_) return;
+    sqlite3 *fresh = open();  // throws, and the old connection stays: tried again next time
     sqlite3_close_v2(db_);
-    db_ = nullptr;
-    open();
+    db_ = fresh;
+    file_id_ = now;
 }
 
 void Outbox::exec(const char *sql) { store::exec(db_, sql, path_); }
@@ -280,6 +291,7 @@ consent::Record Outbox::load_consent() {
 
 uint64_t Outbox::save_consent(const consent::Record &r, bool purge, bool skip_backlog) {
     std::lock_guard<std::mutex> lk(mu_);
+    follow_file();  // a DENIED must purge the file that is uploaded from now on
     Txn t(db_, path_);
     Stmt s(db_, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", path_);
     auto put = [&](const char *k, const std::string &v) {
@@ -312,6 +324,12 @@ uint64_t Outbox::save_consent(const consent::Record &r, bool purge, bool skip_ba
 std::optional<Batch> Outbox::claim(Kind kind, uint32_t max_rows) {
     std::lock_guard<std::mutex> lk(mu_);
     follow_file();
+    std::optional<Batch> b = claim_here(kind, max_rows);
+    if (b) b->file = file_id_;
+    return b;
+}
+
+std::optional<Batch> Outbox::claim_here(Kind kind, uint32_t max_rows) {
     Txn t(db_, path_);
     {
         // In the same transaction as the claim: a DENIED answered by another process on
@@ -361,6 +379,7 @@ std::optional<Batch> Outbox::claim(Kind kind, uint32_t max_rows) {
 std::string Outbox::encode(Kind kind, const Batch &b, const Resource &res, uint64_t &rows) {
     std::lock_guard<std::mutex> lk(mu_);
     rows = 0;
+    if (b.file != file_id_) return {};  // claimed from a file since moved aside: nothing to send
     std::string o;
     std::string session = "\x01";  // no session yet
     const char *scope = "{\"scope\":{\"name\":\"telltale\",\"version\":\"" TT_VERSION_STRING "\"},";
@@ -480,6 +499,7 @@ std::string Outbox::encode(Kind kind, const Batch &b, const Resource &res, uint6
 
 void Outbox::delivered(Kind kind, const Batch &b) {
     std::lock_guard<std::mutex> lk(mu_);
+    if (b.file != file_id_) return;  // its ids mean nothing in the fresh file
     Txn t(db_, path_);
     set_cursor(kind, b.last);
     Stmt s(db_, "DELETE FROM upload_batches WHERE kind=? AND batch_id=?", path_);
@@ -492,6 +512,7 @@ void Outbox::delivered(Kind kind, const Batch &b) {
 
 void Outbox::failed_attempt(Kind kind, const Batch &b, const std::string &error) {
     std::lock_guard<std::mutex> lk(mu_);
+    if (b.file != file_id_) return;
     Stmt s(db_, "UPDATE upload_batches SET attempts = attempts + 1, last_error = ? WHERE kind=? AND batch_id=?", path_);
     sqlite3_bind_text(s.get(), 1, error.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s.get(), 2, kind_name(kind), -1, SQLITE_STATIC);
@@ -501,6 +522,7 @@ void Outbox::failed_attempt(Kind kind, const Batch &b, const std::string &error)
 
 bool Outbox::shrink(Kind kind, const Batch &b) {
     std::lock_guard<std::mutex> lk(mu_);
+    if (b.file != file_id_) return true;  // gone with the old file: the next claim starts afresh
     Txn t(db_, path_);
     int64_t n = store::query_int(db_, fmt::format("SELECT count(*) FROM {} WHERE id BETWEEN {} AND {}", table_of(kind), b.first, b.last).c_str(), path_);
     if (n <= 1) return false;
@@ -522,6 +544,7 @@ bool Outbox::shrink(Kind kind, const Batch &b) {
 void Outbox::drop(Kind kind, const Batch &b, const std::string &reason) {
     delivered(kind, b);  // the cursor moves past it just the same
     std::lock_guard<std::mutex> lk(mu_);
+    if (b.file != file_id_) return;
     Stmt s(db_, "INSERT INTO meta(key, value) VALUES('upload_last_drop', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", path_);
     sqlite3_bind_text(s.get(), 1, reason.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_step(s.get());
@@ -529,6 +552,7 @@ void Outbox::drop(Kind kind, const Batch &b, const std::string &reason) {
 
 Outbox::Progress Outbox::progress() {
     std::lock_guard<std::mutex> lk(mu_);
+    follow_file();
     Progress p;
     p.cursor_logs = meta_int("upload_cursor_logs");
     p.cursor_traces = meta_int("upload_cursor_traces");

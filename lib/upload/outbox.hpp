@@ -25,6 +25,7 @@ struct Batch {
     std::string id;  // X-Telltale-Batch
     int64_t first = 0, last = 0;
     int attempts = 0;
+    std::pair<dev_t, ino_t> file{};  // the buffer file it was claimed from
 };
 
 struct Resource {
@@ -63,8 +64,9 @@ public:
     std::string last_drop_reason();
 
 private:
-    void open();
+    sqlite3 *open();     // a connection to path_; throws tt::Error
     void follow_file();  // reopen when the file at path_ is another one (corruption recovery)
+    std::optional<Batch> claim_here(Kind kind, uint32_t max_rows);
     void exec(const char *sql);
     int64_t meta_int(const char *key);
     void set_cursor(Kind kind, int64_t v);  // never moves back

@@ -97,6 +97,25 @@ TEST_CASE("the outbox follows a buffer file replaced under it") {
         // Moved aside, as Store::recover does, and a fresh buffer in its place.
         std::filesystem::rename(path, path + ".corrupt-x");
         for (const char *ext : {"-wal", "-shm"}) std::filesystem::remove(path + ext);
+        make_buffer(path, 3, TT_CONSENT_GRANTED);
+        // The batch from the old file is delivered after the switch: its ids mean nothing
+        // in the fresh file, whose cursor must not jump to them.
+        ob.delivered(tt::upload::Kind::kLogs, *b);
+        auto fresh = ob.claim(tt::upload::Kind::kLogs, 1000);
+        REQUIRE(fresh);
+        CHECK(fresh->first == 1);
+        CHECK(fresh->last == 4);
+        uint64_t rows = 0;
+        CHECK(ob.encode(tt::upload::Kind::kLogs, *b, {}, rows).empty());  // the old batch: nothing to send
+        CHECK(rows == 0);
+    }
+    std::filesystem::remove(path);
+    for (const char *ext : {"-wal", "-shm"}) std::filesystem::remove(path + ext);
+    {
+        make_buffer(path, 2, TT_CONSENT_GRANTED);
+        tt::upload::Outbox ob(path);
+        std::filesystem::rename(path, path + ".corrupt-y");
+        for (const char *ext : {"-wal", "-shm"}) std::filesystem::remove(path + ext);
         make_buffer(path, 3, TT_CONSENT_DENIED);
         CHECK(ob.load_consent().state == TT_CONSENT_DENIED);  // the new file's answer
         CHECK_FALSE(ob.claim(tt::upload::Kind::kLogs, 1000));  // and it is honoured
