@@ -50,9 +50,15 @@ std::string rfc3339(int64_t ns) {
 
 // A JSON string literal (quotes included) of s, repaired to UTF-8.
 std::string q(std::string_view s) {
-    std::string clean, out = "\"";
-    text::utf8_repair(s, clean);
-    text::json_escape(clean, out);
+    std::string out = "\"";
+    out.reserve(s.size() + 2);
+    if (text::utf8_valid(s)) {  // the usual case (the writer stored repaired text): no copy
+        text::json_escape(s, out);
+    } else {
+        std::string clean;
+        text::utf8_repair(s, clean);
+        text::json_escape(clean, out);
+    }
     out += '"';
     return out;
 }
