@@ -138,7 +138,10 @@ typedef struct tt_options {
     uint32_t max_message_bytes;  /* longer messages are truncated with a marker; 0: 8192 */
     uint32_t max_attr_bytes;     /* longer attribute values are truncated with a marker; 0: 1024 */
     uint32_t max_attrs;          /* attributes beyond this are dropped and counted; 0: 32 */
-    uint32_t commit_interval_ms; /* longest time an event waits in memory before its commit; 0: 50 */
+    uint32_t commit_interval_ms; /* longest time an event waits in memory before its commit; 0: 50.
+                                  * After 1 s without events the writer sleeps: the next WARN
+                                  * or worse wakes it, a DEBUG/INFO waits up to 1 s (so that
+                                  * it costs the caller no system call). tt_flush: at once. */
     tt_full_policy full_policy;  /* TT_FULL_DROP (default) or TT_FULL_BLOCK */
     /* version 2 */
     const char *request_id_headers; /* extra response headers to capture, comma-separated; NULL: none */

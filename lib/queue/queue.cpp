@@ -1,5 +1,11 @@
 #include "queue/queue.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -286,6 +292,12 @@ void Queue::retire_finished_rings() {
 }
 
 void Queue::run() {
+    // A little below the app's threads: a log call that wakes this writer should not hand
+    // it the caller's CPU (docs/benchmarks.md, finding 10). Per thread on Linux; no
+    // privilege needed to lower one's own priority.
+    errno = 0;
+    int prio = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+    if (errno == 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), std::min(prio + 5, 19));
     clock::TickConverter conv;
     t_conv = &conv;
     for (;;) {

@@ -52,7 +52,9 @@ private:
     uint64_t drain_round();
     void retire_finished_rings();
     bool any_pending();
-    static constexpr uint32_t kIdleWaitMs = 5000;  // also the cadence of housekeeping when idle
+    // How long the writer sleeps after a second of silence: the bound on how long a DEBUG or
+    // INFO record waits then (they do not wake it), and the cadence of housekeeping.
+    static constexpr uint32_t kIdleWaitMs = 1000;
     bool handle(const RecordHeader &h, const char *p);
     void handle_request(const RecordHeader &h, const char *p);
     void handle_event(const RecordHeader &h, const char *p);

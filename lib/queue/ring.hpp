@@ -80,8 +80,10 @@ public:
 
     // --- producer side (one thread) ---
     // Reserve n bytes (multiple of 8, <= capacity/4). Returns the write pointer or
-    // nullptr when full. Follow with commit(n) on success.
-    __attribute__((always_inline)) inline char *reserve(uint32_t n) noexcept;
+    // nullptr when full. Follow with commit(n) on success. `wake_idle`: wake a writer that
+    // sleeps after a second of silence (~10 us on this call); without it the record waits
+    // for the writer's next idle round (Queue::kIdleWaitMs).
+    __attribute__((always_inline)) inline char *reserve(uint32_t n, bool wake_idle = true) noexcept;
     inline void commit() noexcept;
     // Wake the writer, at most once per drain of this ring (a syscall, so rare).
     void hurry() noexcept {
@@ -131,7 +133,7 @@ private:
     std::atomic<bool> producer_gone_{false};
 };
 
-inline char *Ring::reserve(uint32_t n) noexcept {
+inline char *Ring::reserve(uint32_t n, bool wake_idle) noexcept {
     uint64_t pos = head_.load(std::memory_order_relaxed);
     uint32_t off = static_cast<uint32_t>(pos) & mask_;
     uint32_t skip = (off + n > cap_) ? cap_ - off : 0;  // room left at the end is too small: wrap
@@ -148,7 +150,7 @@ inline char *Ring::reserve(uint32_t n) noexcept {
     if (need - cached_tail_ > cap_ / 2) [[unlikely]] {
         cached_tail_ = tail_.load(std::memory_order_acquire);
         if (need - cached_tail_ > cap_ / 2) hurry();
-    } else if (waker_->idle.load(std::memory_order_relaxed)) [[unlikely]] {
+    } else if (wake_idle && waker_->idle.load(std::memory_order_relaxed)) [[unlikely]] {
         hurry();
     }
     if (skip) {

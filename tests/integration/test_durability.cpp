@@ -413,3 +413,32 @@ TEST_CASE("tt_close is bounded when another process holds the file locked") {
     CHECK(tt_log(c, TT_INFO, "x") == TT_EMISUSE);  // closed even though it timed out
     CHECK(sql_int(db, "SELECT count(*) FROM events") == 0);
 }
+
+TEST_CASE("after a pause, INFO does not wake the writer but still reaches the file by itself") {
+    TempDir d;
+    std::string db = d.file("a.db");
+    tt_client *c = open_client(db);
+    REQUIRE(c);
+    REQUIRE(tt_log(c, TT_INFO, "before the pause") == TT_OK);
+    REQUIRE(tt_flush(c, 10000) == TT_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the writer goes to sleep
+    REQUIRE(tt_log(c, TT_INFO, "after the pause") == TT_OK);
+    REQUIRE(tt_log(c, TT_WARN, "a warning after it") == TT_OK);
+    // No tt_flush: the writer's own rounds commit them (the warning wakes it; an INFO
+    // alone would wait for its next idle round, about a second).
+    int found = 0;
+    for (int waited = 0; waited < 30000 && found < 2; waited += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        found = static_cast<int>(sql_int(db, "SELECT count(*) FROM events WHERE msg IN ('after the pause', 'a warning after it')"));
+    }
+    CHECK(found == 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    REQUIRE(tt_log(c, TT_DEBUG, "alone after a pause") == TT_OK);
+    found = 0;
+    for (int waited = 0; waited < 30000 && found < 1; waited += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        found = static_cast<int>(sql_int(db, "SELECT count(*) FROM events WHERE msg='alone after a pause'"));
+    }
+    CHECK(found == 1);
+    REQUIRE(tt_close(c, 10000) == TT_OK);
+}
