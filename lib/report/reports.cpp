@@ -146,44 +146,18 @@ std::string probe_host(const std::string &url, const std::string &proxy, const s
 
 }  // namespace
 
-namespace {
-
-std::pair<dev_t, ino_t> file_id_of(const std::string &path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 ? std::make_pair(st.st_dev, st.st_ino) : std::pair<dev_t, ino_t>{};
-}
-
-sqlite3 *open_queue(const std::string &path) {
-    sqlite3 *db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    try {
-        if (rc != SQLITE_OK) throw sqlite_error(db, rc, "opening the report queue", path);
-        sqlite3_extended_result_codes(db, 1);
-        sqlite3_busy_timeout(db, 5000);
-        // WAL + NORMAL: a commit survives the app being killed (what "filed" promises);
-        // only a power cut may lose the last one. FULL would cost every submit an fsync.
-        store::exec(db, "PRAGMA synchronous=NORMAL", path);
-    } catch (...) {
-        sqlite3_close_v2(db);
-        throw;
-    }
-    return db;
-}
-
-}  // namespace
-
 Reports::Reports(ReportConfig cfg, std::function<Facts()> facts) : cfg_(std::move(cfg)), facts_(std::move(facts)) {
-    file_id_ = file_id_of(cfg_.path);
-    db_ = open_queue(cfg_.path);
+    file_id_ = store::file_identity(cfg_.path);
+    db_ = store::open_side_connection(cfg_.path, "opening the report queue");
 }
 
 // Held db_mu_. The writer moved a damaged buffer aside and started a fresh one at the
 // path: the reports the user filed must not stay behind in the damaged file (a restart
 // would never send them). Copy what can still be read into the fresh file, then use it.
 void Reports::follow_file() {
-    std::pair<dev_t, ino_t> now = file_id_of(cfg_.path);
+    std::pair<dev_t, ino_t> now = store::file_identity(cfg_.path);
     if (now == std::pair<dev_t, ino_t>{} || now == file_id_) return;
-    sqlite3 *fresh = open_queue(cfg_.path);
+    sqlite3 *fresh = store::open_side_connection(cfg_.path, "opening the report queue");
     struct Guard {
         sqlite3 *&db;
         ~Guard() { sqlite3_close_v2(db); }

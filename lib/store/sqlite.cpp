@@ -1,5 +1,7 @@
 #include "store/sqlite.hpp"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 namespace tt::store {
@@ -43,6 +45,28 @@ int64_t query_int(sqlite3 *db, const char *sql, const std::string &path) {
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) throw sqlite_error(db, rc, "query", path);
     return v;
+}
+
+sqlite3 *open_side_connection(const std::string &path, std::string_view what) {
+    sqlite3 *db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    try {
+        if (rc != SQLITE_OK) throw sqlite_error(db, rc, what, path);
+        sqlite3_extended_result_codes(db, 1);
+        sqlite3_busy_timeout(db, 5000);
+        // WAL + NORMAL: a commit survives the app being killed; only a power cut may lose
+        // the last one (a lost cursor move only resends a batch the server drops by its id).
+        exec(db, "PRAGMA synchronous=NORMAL", path);
+    } catch (...) {
+        sqlite3_close_v2(db);
+        throw;
+    }
+    return db;
+}
+
+std::pair<dev_t, ino_t> file_identity(const std::string &path) noexcept {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? std::make_pair(st.st_dev, st.st_ino) : std::pair<dev_t, ino_t>{};
 }
 
 }  // namespace tt::store

@@ -2,8 +2,10 @@
 // a result code into a tt::Error (TT_ESTORE or TT_ECORRUPT) that says which file.
 #pragma once
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <string_view>
 
 #include "core/error.hpp"
@@ -48,5 +50,13 @@ private:
 void exec(sqlite3 *db, const char *sql, const std::string &path);
 // First column of the first row as an integer (0 if no row); throws on failure.
 int64_t query_int(sqlite3 *db, const char *sql, const std::string &path);
+
+// A second read-write connection to an existing buffer (the upload state, the report
+// queue): extended codes, a 5 s busy timeout, synchronous=NORMAL. Throws; never leaks.
+sqlite3 *open_side_connection(const std::string &path, std::string_view what);
+
+// The file at `path` (device, inode), {0, 0} if none: a buffer moved aside and started
+// afresh at the same path is another file, which open connections do not follow by themselves.
+std::pair<dev_t, ino_t> file_identity(const std::string &path) noexcept;
 
 }  // namespace tt::store

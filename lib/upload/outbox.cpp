@@ -199,41 +199,20 @@ void append_object_attrs(std::string &o, std::string_view j, std::string_view pr
 
 const char *kind_name(Kind k) noexcept { return k == Kind::kLogs ? "logs" : "traces"; }
 
-namespace {
-std::pair<dev_t, ino_t> file_id_of(const std::string &path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 ? std::make_pair(st.st_dev, st.st_ino) : std::pair<dev_t, ino_t>{};
-}
-}  // namespace
-
 Outbox::Outbox(const std::string &path) : path_(path) {
-    file_id_ = file_id_of(path_);
+    file_id_ = store::file_identity(path_);
     db_ = open();
 }
 
 Outbox::~Outbox() { sqlite3_close_v2(db_); }
 
-sqlite3 *Outbox::open() {
-    sqlite3 *db = nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    try {
-        if (rc != SQLITE_OK) throw sqlite_error(db, rc, "opening the upload state", path_);
-        sqlite3_extended_result_codes(db, 1);
-        sqlite3_busy_timeout(db, 5000);
-        // A lost cursor move only resends a batch, which the server drops by its batch id.
-        store::exec(db, "PRAGMA synchronous=NORMAL", path_);
-    } catch (...) {
-        sqlite3_close_v2(db);
-        throw;
-    }
-    return db;
-}
+sqlite3 *Outbox::open() { return store::open_side_connection(path_, "opening the upload state"); }
 
 void Outbox::follow_file() {
     // The writer moved a damaged file aside and started a fresh one at the same path: this
     // connection still reads the old one. Follow it, or what is logged now never leaves.
     // A batch claimed from the old file is then left alone (see same_file).
-    std::pair<dev_t, ino_t> now = file_id_of(path_);
+    std::pair<dev_t, ino_t> now = store::file_identity(path_);
     if (now == std::pair<dev_t, ino_t>{} || now == file_id_) return;
     sqlite3 *fresh = open();  // throws, and the old connection stays: tried again next time
     sqlite3_close_v2(db_);
