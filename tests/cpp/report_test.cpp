@@ -21,6 +21,7 @@
 
 #include "util.hpp"
 
+using tt_test::catch_error;
 using tt_test::Db;
 using tt_test::TempDir;
 using json = nlohmann::json;
@@ -153,17 +154,6 @@ std::pair<int, std::string> run(const std::string &cmd) {
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     return {pclose(p), out};
-}
-
-template <class F>
-telltale::Error catch_error(F &&f) {
-    try {
-        f();
-    } catch (const telltale::Error &e) {
-        return e;
-    }
-    FAIL("expected telltale::Error");
-    return telltale::Error(TT_OK, "", "", "");
 }
 
 // A C before_send callback: counts its calls and vetoes every report.

@@ -13,23 +13,13 @@
 
 #include "util.hpp"
 
+using tt_test::catch_error;
 using tt_test::Db;
 using tt_test::TempDir;
 
 namespace {
 
 telltale::Options trace_opts(const std::string &path) { return telltale::Options().db_path(path).app_name("cpp-trace-test"); }
-
-template <class F>
-telltale::Error catch_error(F &&f) {
-    try {
-        f();
-    } catch (const telltale::Error &e) {
-        return e;
-    }
-    FAIL("expected telltale::Error");
-    return telltale::Error(TT_OK, "", "", "");
-}
 
 std::string q(const std::string &s) { return "'" + s + "'"; }
 

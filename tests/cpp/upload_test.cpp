@@ -18,6 +18,7 @@
 
 #include "util.hpp"
 
+using tt_test::catch_error;
 using tt_test::Db;
 using tt_test::TempDir;
 using json = nlohmann::json;
@@ -140,17 +141,6 @@ std::string attr(const json &record, const std::string &key) {
         if (a["key"] == key) return a["value"].contains("stringValue") ? a["value"]["stringValue"].get<std::string>()
                                                                        : a["value"]["intValue"].get<std::string>();
     return "";
-}
-
-template <class F>
-telltale::Error catch_error(F &&f) {
-    try {
-        f();
-    } catch (const telltale::Error &e) {
-        return e;
-    }
-    FAIL("expected telltale::Error");
-    return telltale::Error(TT_OK, "", "", "");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Helpers for the C++ wrapper tests: a temporary directory and a look into the buffer
-// with the SQLite C API (the real file, as another process would see it).
+// Helpers for the C++ wrapper tests: a temporary directory, a look into the buffer with
+// the SQLite C API (the real file, as another process would see it), and catch_error.
 #pragma once
+#include <doctest/doctest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,7 +12,21 @@
 #include <string>
 #include <vector>
 
+#include <telltale/telltale.hpp>
+
 namespace tt_test {
+
+// The telltale::Error that f throws; fails the test when it throws none.
+template <class F>
+telltale::Error catch_error(F &&f) {
+    try {
+        f();
+    } catch (const telltale::Error &e) {
+        return e;
+    }
+    FAIL("expected telltale::Error");
+    return telltale::Error(TT_OK, "", "", "");
+}
 
 class TempDir {
 public:

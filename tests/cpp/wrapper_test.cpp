@@ -16,6 +16,7 @@
 
 #include "util.hpp"
 
+using tt_test::catch_error;
 using tt_test::Db;
 using tt_test::TempDir;
 
@@ -33,17 +34,6 @@ tt_error c_open_error(const tt_options &o, std::string &message, std::string &hi
     message = e->message;
     hint = e->hint;
     return *e;
-}
-
-template <class F>
-telltale::Error catch_error(F &&f) {
-    try {
-        f();
-    } catch (const telltale::Error &e) {
-        return e;
-    }
-    FAIL("expected telltale::Error");
-    return telltale::Error(TT_OK, "", "", "");
 }
 
 }  // namespace

@@ -140,6 +140,8 @@ std::string minify(std::string_view s);
 // "telltale.attrs_raw", counted in bad_attrs.
 void append_event_tail(int64_t thread, std::optional<std::string_view> trace_id, std::optional<std::string_view> span_id,
                        std::optional<std::string_view> attrs, std::string &b, uint64_t &bad_attrs);
+// After a listing: say how many events had attributes that were not an object (if any).
+void warn_bad_attrs(uint64_t bad_attrs);
 // Attributes for people: compact JSON, "" when none; text that is not an object, as text.
 std::string attrs_for_people(std::optional<std::string_view> attrs);
 // For a table or a one-line view: invalid UTF-8 repaired, control characters as spaces.

@@ -113,6 +113,13 @@ void append_event_json(const EventView &e, std::string &b, uint64_t &bad_attrs) 
     b += '}';
 }
 
+void warn_bad_attrs(uint64_t bad_attrs) {
+    if (bad_attrs)
+        warn(fmt::format("{} event(s) had attributes that were not a JSON object; they are shown as a string under "
+                         "\"telltale.attrs_raw\"",
+                         bad_attrs));
+}
+
 std::string event_attrs_text(const EventView &e) { return attrs_for_people(e.attrs); }
 
 // ------------------------------------------------------------------------------- dump
@@ -142,10 +149,7 @@ int dump(const DumpOptions &o) {
         throw;
     }
     out.flush();
-    if (bad_attrs)
-        warn(fmt::format("{} event(s) had attributes that were not a JSON object; they are shown as a string under "
-                         "\"telltale.attrs_raw\"",
-                         bad_attrs));
+    warn_bad_attrs(bad_attrs);
     return 0;
 }
 

@@ -643,10 +643,7 @@ int lookup(Db &db, const RequestsOptions &o) {
         }
     }
     out.flush();
-    if (bad_attrs)
-        warn(fmt::format("{} event(s) had attributes that were not a JSON object; they are shown as a string under "
-                         "\"telltale.attrs_raw\"",
-                         bad_attrs));
+    warn_bad_attrs(bad_attrs);
     return 0;
 }
 
