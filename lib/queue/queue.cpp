@@ -295,9 +295,10 @@ void Queue::run() {
     // A little below the app's threads: a log call that wakes this writer should not hand
     // it the caller's CPU (docs/benchmarks.md, finding 10). Per thread on Linux; no
     // privilege needed to lower one's own priority.
+    auto self = static_cast<id_t>(syscall(SYS_gettid));
     errno = 0;
-    int prio = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-    if (errno == 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), std::min(prio + 5, 19));
+    int prio = getpriority(PRIO_PROCESS, self);
+    if (errno == 0) setpriority(PRIO_PROCESS, self, std::min(prio + 5, 19));
     clock::TickConverter conv;
     t_conv = &conv;
     for (;;) {
